@@ -1,0 +1,19 @@
+import type { GraphQLError } from "graphql";
+import type { Principal } from "./auth/api-keys";
+import type { OrganizationService } from "./organizations/organization.service";
+import type { UsageService, ServiceScope } from "./usage/usage.service";
+
+/** Process-wide services the resolvers reach through the context. */
+export interface AppServices {
+  readonly organizations: OrganizationService;
+  readonly usage: UsageService;
+}
+
+/** The per-request GraphQL context. Loaders live here, one set per request. */
+export interface RequestContext extends ServiceScope {
+  readonly requestId: string;
+  readonly principal: Principal;
+  readonly services: AppServices;
+  /** Provider failures reported beside partial data; appended to `errors` before sending. */
+  readonly providerErrors: GraphQLError[];
+}

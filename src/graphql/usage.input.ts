@@ -1,0 +1,110 @@
+import {
+  ArrayMaxSize,
+  ArrayNotEmpty,
+  IsIn,
+  IsOptional,
+  IsTimeZone,
+  MaxLength,
+  registerDecorator,
+  ValidateNested,
+  type ValidationArguments,
+} from "class-validator";
+import { Field, InputType } from "type-graphql";
+import { daysInRange } from "../common/dates";
+import { ALL_METRIC_KEYS } from "../providers/registry";
+import { DIMENSION_KEYS, type DimensionKey } from "../providers/provider";
+import { Granularity, ProviderId } from "./enums";
+import { DateScalar } from "./scalars";
+
+export const MAX_RANGE_DAYS = 366;
+
+/** `to` on or after `from`, and the range at most MAX_RANGE_DAYS days long. */
+function IsRangeEnd() {
+  return (target: object, propertyName: string) =>
+    registerDecorator({
+      name: "isRangeEnd",
+      target: target.constructor,
+      propertyName,
+      validator: {
+        validate(to: string, args: ValidationArguments) {
+          const from = (args.object as { from?: string }).from;
+          return typeof from !== "string" || (to >= from && daysInRange(from, to) <= MAX_RANGE_DAYS);
+        },
+        defaultMessage(args: ValidationArguments) {
+          const from = (args.object as { from: string }).from;
+          return args.value < from
+            ? `to (${args.value}) must be on or after from (${from})`
+            : `the range ${from}..${args.value} is ${daysInRange(from, args.value)} days; at most ${MAX_RANGE_DAYS} days may be asked at once`;
+        },
+      },
+    });
+}
+
+@InputType({ description: "Keep only rows whose dimension `key` has one of the values `in`." })
+export class DimensionFilter {
+  @Field(() => String)
+  @IsIn(DIMENSION_KEYS, { message: `where.key must be one of ${DIMENSION_KEYS.join(", ")}` })
+  key!: DimensionKey;
+
+  @Field(() => [String])
+  @ArrayNotEmpty({ message: "where.in must name at least one value" })
+  @ArrayMaxSize(100)
+  @MaxLength(200, { each: true })
+  in!: string[];
+}
+
+@InputType({ description: "What usage to report." })
+export class UsageInput {
+  @Field(() => DateScalar, { description: "First day, inclusive." })
+  from!: string;
+
+  @Field(() => DateScalar, { description: `Last day, inclusive; at most ${MAX_RANGE_DAYS} days after from.` })
+  @IsRangeEnd()
+  to!: string;
+
+  @Field({ nullable: true, description: 'IANA time zone, default "UTC": decides today and WEEK/MONTH boundaries.' })
+  @IsOptional()
+  @IsTimeZone({ message: "timeZone must be an IANA time zone name such as Europe/Berlin" })
+  timeZone?: string;
+
+  @Field(() => Granularity, { nullable: true, description: "Default DAY." })
+  granularity?: Granularity;
+
+  @Field(() => [ProviderId], { nullable: true, description: "Default: every provider configured for the organization." })
+  @IsOptional()
+  @ArrayMaxSize(10)
+  providers?: ProviderId[];
+
+  @Field(() => [String], { nullable: true, description: 'Metric keys such as "acedata.credits". Default: all.' })
+  @IsOptional()
+  @ArrayMaxSize(50)
+  @IsIn(ALL_METRIC_KEYS, { each: true, message: `metrics: $value is not a metric key; known keys: ${ALL_METRIC_KEYS.join(", ")}` })
+  metrics?: string[];
+
+  @Field(() => [String], { nullable: true, description: `Dimension keys: ${DIMENSION_KEYS.join(", ")}.` })
+  @IsOptional()
+  @ArrayMaxSize(DIMENSION_KEYS.length)
+  @IsIn(DIMENSION_KEYS, { each: true, message: `groupBy: $value is not a dimension key; known keys: ${DIMENSION_KEYS.join(", ")}` })
+  groupBy?: DimensionKey[];
+
+  @Field(() => [DimensionFilter], { nullable: true })
+  @IsOptional()
+  @ArrayMaxSize(10)
+  @ValidateNested({ each: true })
+  where?: DimensionFilter[];
+}
+
+@InputType({ description: "Which native rows to return." })
+export class RecordsInput {
+  @Field(() => DateScalar)
+  from!: string;
+
+  @Field(() => DateScalar)
+  @IsRangeEnd()
+  to!: string;
+
+  @Field(() => [ProviderId], { nullable: true })
+  @IsOptional()
+  @ArrayMaxSize(10)
+  providers?: ProviderId[];
+}

@@ -1,0 +1,64 @@
+import "reflect-metadata";
+import { ConfigError, loadConfigFile, type Config } from "./config/config";
+import { createLogger } from "./common/logger";
+import { startDemo, type Demo } from "./demo";
+import { createServer } from "./server/server";
+import { exampleQuery } from "./server/example-query";
+
+/** Process entry: config (or demo mode), server, graceful shutdown on SIGTERM/SIGINT. */
+async function main(): Promise<void> {
+  let config: Config | null;
+  try {
+    config = loadConfigFile(process.argv.slice(2), process.env);
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`usagegraph: configuration error: ${error.message}\n`);
+      process.exit(2);
+    }
+    throw error;
+  }
+  let demo: Demo | undefined;
+  if (!config) {
+    try {
+      demo = await startDemo(process.env);
+    } catch (error) {
+      if (error instanceof ConfigError) {
+        process.stderr.write(`usagegraph: configuration error: ${error.message}\n`);
+        process.exit(2);
+      }
+      throw error;
+    }
+    config = demo.config;
+  }
+  const log = createLogger(config.log.level);
+  const server = await createServer(config, { log });
+  const url = await server.listen();
+  log.info({ url: `${url}/graphql`, demo: config.demo, organizations: config.organizations.map((o) => o.id) }, "usagegraph listening");
+  if (config.demo) {
+    process.stdout.write(
+      `\nusagegraph demo mode: built-in emulators of all providers on loopback, organization "demo", no auth.\n` +
+        `GraphQL IDE: ${url}/graphql   health: ${url}/healthz   metrics: ${url}/metrics\n` +
+        `Example query:\n\n${exampleQuery("demo")}\n\n`,
+    );
+  }
+
+  let stopping = false;
+  const shutdown = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, "draining in-flight requests");
+    void (async () => {
+      await server.stop();
+      await demo?.stop();
+      log.info("stopped");
+      process.exit(0);
+    })().catch(() => process.exit(1));
+  };
+  process.on("SIGTERM", () => shutdown("SIGTERM"));
+  process.on("SIGINT", () => shutdown("SIGINT"));
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`usagegraph: failed to start: ${(error as Error)?.message ?? String(error)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,42 @@
+import DataLoader from "dataloader";
+import { canSee, type Principal } from "../auth/api-keys";
+import { ForbiddenError } from "../common/errors";
+import type { LoaderRegistry } from "../common/loaders";
+import { Organization } from "../graphql/organization.type";
+import type { OrganizationRegistry, OrganizationRuntime } from "./organization.registry";
+
+/** Organizations as a caller may see them: tenancy is decided here and nowhere else. */
+export class OrganizationService {
+  constructor(private readonly registry: OrganizationRegistry) {}
+
+  visibleTo(principal: Principal): Organization[] {
+    return this.registry.all().filter((o) => canSee(principal, o.id)).map(toModel);
+  }
+
+  /**
+   * Loads organizations by id for one request (`organization(id)`, aliases and `_entities` alike).
+   * An id the caller may not see is FORBIDDEN whether or not it exists, so ids cannot be probed.
+   */
+  loader(principal: Principal, loaders: LoaderRegistry): DataLoader<string, Organization | null> {
+    return loaders.get("organization", () =>
+      new DataLoader<string, Organization | null>(async (ids) =>
+        ids.map((id) => {
+          if (!canSee(principal, id)) return new ForbiddenError(`You may not read organization "${id}".`);
+          const org = this.registry.get(id);
+          return org ? toModel(org) : null;
+        }),
+      ),
+    );
+  }
+
+  /** The runtime (providers) of an organization the caller was already allowed to load. */
+  runtime(principal: Principal, id: string): OrganizationRuntime {
+    const org = this.registry.get(id);
+    if (!org || !canSee(principal, id)) throw new ForbiddenError(`You may not read organization "${id}".`);
+    return org;
+  }
+}
+
+function toModel(org: OrganizationRuntime): Organization {
+  return Object.assign(new Organization(), { id: org.id, name: org.name });
+}

@@ -1,0 +1,34 @@
+import type { DateRange } from "../../common/dates";
+import { HttpDataSource, type UpstreamResponse } from "../http/datasource";
+import type { UpstreamError } from "../../common/errors";
+import type { CallContext, ProviderDeps } from "../provider";
+import { ACEDATA_CATALOG } from "./acedata.catalog";
+import type { AceDataSettings } from "./acedata.settings";
+import { errorCodeOf, parseAggregate, type AceDataAggregate } from "./acedata.wire";
+
+export class AceDataDataSource extends HttpDataSource {
+  constructor(private readonly config: AceDataSettings, deps: ProviderDeps) {
+    super(ACEDATA_CATALOG, config, config.token, deps);
+  }
+
+  protected authorization(): string {
+    return `Bearer ${this.config.token}`;
+  }
+
+  protected override errorFor(res: UpstreamResponse): UpstreamError | undefined {
+    const error = super.errorFor(res);
+    if (error && error.options.vendorCode === undefined) error.options.vendorCode = errorCodeOf(res.json);
+    return error;
+  }
+
+  /** Spend per UTC day and API over a day range, optionally for some APIs only. */
+  aggregate(range: DateRange, apiIds: readonly string[], ttlMs: number, call: CallContext): Promise<AceDataAggregate> {
+    const query: Array<[string, string]> = [
+      ["created_at_from", `${range.from}T00:00:00Z`],
+      ["created_at_to", `${range.to}T23:59:59Z`],
+    ];
+    if (this.config.applicationId) query.push(["application_id", this.config.applicationId]);
+    for (const id of [...apiIds].sort()) query.push(["api_id", id]);
+    return this.request({ method: "GET", path: "/api/v1/usage/apis/aggregate/", query, ttlMs }, call, parseAggregate);
+  }
+}

@@ -1,0 +1,108 @@
+import Bottleneck from "bottleneck";
+import { ErrorCode, UpstreamError } from "../../common/errors";
+
+export interface QueueSettings {
+  /** Requests per second; null for no pacing. */
+  requestsPerSecond: number | null;
+  /** Calls in flight at once; null for no bound. */
+  maxConcurrent: number | null;
+  /** Most jobs waiting; past this a call fails fast rather than queueing. */
+  maxQueued: number;
+}
+
+/**
+ * The one queue of a provider credential, shared by every request in the process. It paces call
+ * starts at the documented rate, bounds concurrency and queue length, and pauses as a whole when
+ * the upstream says "slow down" (429, Jiandaoyun 8303/8304): every queued call then waits, not just
+ * the one that was refused, because the limit is the credential's, not the call's.
+ */
+export class ProviderQueue {
+  private readonly limiter: Bottleneck;
+  private pausedUntil = 0;
+  readonly minTimeMs: number;
+
+  constructor(readonly name: string, settings: QueueSettings) {
+    // Spacing starts exactly 1/rate apart is not enough: a rate limit is judged where requests
+    // arrive, and connection set-up jitters by tens of ms. 10% margin keeps arrivals under it.
+    this.minTimeMs = settings.requestsPerSecond ? Math.ceil((1000 / settings.requestsPerSecond) * 1.1) : 0;
+    this.limiter = new Bottleneck({
+      maxConcurrent: settings.maxConcurrent ?? null,
+      minTime: this.minTimeMs,
+      highWater: settings.maxQueued,
+      strategy: Bottleneck.strategy.OVERFLOW,
+    });
+  }
+
+  /** Calls waiting to start. */
+  get queued(): number {
+    return this.limiter.counts().QUEUED + this.limiter.counts().RECEIVED;
+  }
+
+  get running(): number {
+    return this.limiter.counts().RUNNING + this.limiter.counts().EXECUTING;
+  }
+
+  /** Holds every call of this queue until `ms` from now (Retry-After, or 1 s by default). */
+  pause(ms: number): void {
+    this.pausedUntil = Math.max(this.pausedUntil, Date.now() + ms);
+  }
+
+  /**
+   * Runs `task` when the queue lets it start. Fails fast with DEADLINE_EXCEEDED when the call could
+   * not start before `deadline`: a caller waiting past its own deadline helps nobody, and leaving
+   * the slot to a call that can still finish is worth more.
+   */
+  async schedule<T>(deadline: number, task: () => Promise<T>): Promise<T> {
+    const earliestStart = Math.max(Date.now() + this.queued * this.minTimeMs, this.pausedUntil);
+    if (earliestStart >= deadline) throw deadlineExceeded(this.name);
+    try {
+      return await this.limiter.schedule(async () => {
+        const wait = this.pausedUntil - Date.now();
+        if (wait > 0) {
+          if (Date.now() + wait >= deadline) throw deadlineExceeded(this.name);
+          await new Promise((resolve) => setTimeout(resolve, wait));
+        }
+        if (Date.now() >= deadline) throw deadlineExceeded(this.name);
+        return task();
+      });
+    } catch (error) {
+      if (error instanceof Bottleneck.BottleneckError) {
+        throw new UpstreamError(ErrorCode.DEADLINE_EXCEEDED, `${this.name}: too many calls are waiting; try again shortly`);
+      }
+      throw error;
+    }
+  }
+
+  async stop(): Promise<void> {
+    await this.limiter.stop({ dropWaitingJobs: true }).catch(() => undefined);
+  }
+}
+
+function deadlineExceeded(name: string): UpstreamError {
+  return new UpstreamError(
+    ErrorCode.DEADLINE_EXCEEDED,
+    `${name}: the call could not start before the request deadline (the provider's rate limit is the bottleneck)`,
+  );
+}
+
+/** One queue per provider credential, for the whole process. */
+export class QueueRegistry {
+  private readonly queues = new Map<string, ProviderQueue>();
+
+  get(key: string, name: string, settings: QueueSettings): ProviderQueue {
+    let queue = this.queues.get(key);
+    if (!queue) {
+      queue = new ProviderQueue(name, settings);
+      this.queues.set(key, queue);
+    }
+    return queue;
+  }
+
+  all(): ProviderQueue[] {
+    return [...this.queues.values()];
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all(this.all().map((q) => q.stop()));
+  }
+}

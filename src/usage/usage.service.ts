@@ -1,0 +1,225 @@
+import { minDate, todayIn, type DateRange } from "../common/dates";
+import { ErrorCode, ProviderFailureError, UpstreamError, type UpstreamErrorCode } from "../common/errors";
+import type { Logger } from "../common/logger";
+import type { LoaderRegistry } from "../common/loaders";
+import { Granularity, SourceState } from "../graphql/enums";
+import type { RecordsInput, UsageInput } from "../graphql/usage.input";
+import { DimensionValue, Metric, SourceStatus, UsagePoint, UsageReport, UsageSeries } from "../graphql/usage.type";
+import type { OrganizationRuntime } from "../organizations/organization.registry";
+import { PROVIDER_MODULES } from "../providers/registry";
+import type {
+  CallContext,
+  CallStats,
+  DimensionKey,
+  MetricDefinition,
+  Observation,
+  Provider,
+  ProviderCatalog,
+  ProviderId,
+  ProviderQuery,
+  ProviderResult,
+} from "../providers/provider";
+import { rollUp, seriesTotal, sum, type Point } from "./rollup";
+
+/** What the service needs of the GraphQL request it serves. */
+export interface ServiceScope {
+  readonly loaders: LoaderRegistry;
+  readonly log: Logger;
+  /** Adds a provider failure to the response's `errors` without failing the field. */
+  reportError(error: ProviderFailureError): void;
+  /** Aborted when the client goes away. */
+  readonly signal?: AbortSignal;
+}
+
+interface SourceOutcome {
+  catalog: ProviderCatalog;
+  result?: ProviderResult;
+  status: SourceStatus;
+}
+
+/**
+ * The usage service: plans one query per provider, runs them side by side under one deadline,
+ * turns observations into series and rolls them up. It knows providers only through `Provider`.
+ */
+export class UsageService {
+  constructor(private readonly options: { deadlineMs: number; now: () => number }) {}
+
+  async report(org: OrganizationRuntime, input: UsageInput, scope: ServiceScope, path: ReadonlyArray<string | number>): Promise<UsageReport> {
+    const timeZone = input.timeZone ?? "UTC";
+    const granularity = input.granularity ?? Granularity.DAY;
+    // Days after today in the caller's time zone are not asked of anyone: they have no usage yet.
+    const range: DateRange = { from: input.from, to: minDate(input.to, todayIn(timeZone, this.options.now())) };
+    const groupBy = new Set(input.groupBy ?? []);
+
+    const outcomes = await this.runAll(org, input.providers, scope, path, (catalog) => {
+      const metrics = catalog.metrics.map((m) => m.key).filter((k) => !input.metrics || input.metrics.includes(k));
+      if (metrics.length === 0 || range.from > range.to) return undefined;
+      const keys = new Set(catalog.dimensions.map((d) => d.key));
+      return {
+        range,
+        metrics,
+        groupBy: [...groupBy].filter((k) => keys.has(k)),
+        where: (input.where ?? []).filter((f) => keys.has(f.key)),
+        granularity,
+        records: false,
+      };
+    });
+
+    const series: UsageSeries[] = [];
+    for (const { catalog, result } of outcomes) {
+      if (!result) continue;
+      const keys = new Set(catalog.dimensions.map((d) => d.key));
+      const where = (input.where ?? []).filter((f) => keys.has(f.key));
+      const kept = [...groupBy].filter((k) => keys.has(k)).sort();
+      const metrics = catalog.metrics.filter((m) => !input.metrics || input.metrics.includes(m.key));
+      series.push(...buildSeries(catalog, metrics, result.observations, kept, where, granularity, range));
+    }
+    const report = new UsageReport();
+    Object.assign(report, {
+      series,
+      sources: outcomes.map((o) => o.status),
+      from: range.from,
+      to: input.to,
+      granularity,
+      timeZone,
+      generatedAt: new Date(this.options.now()),
+    });
+    return report;
+  }
+
+  async records(org: OrganizationRuntime, input: RecordsInput, scope: ServiceScope, path: ReadonlyArray<string | number>): Promise<object[]> {
+    // Each provider clips the range to the days it has.
+    const range: DateRange = { from: input.from, to: input.to };
+    const outcomes = await this.runAll(org, input.providers, scope, path, (catalog) => ({
+      range,
+      metrics: catalog.metrics.map((m) => m.key),
+      groupBy: [],
+      where: [],
+      granularity: "DAY",
+      records: true,
+    }));
+    return outcomes.flatMap((o) => o.result?.records ?? []);
+  }
+
+  /** Runs one query per provider asked for, side by side; one failing never fails the others. */
+  private async runAll(
+    org: OrganizationRuntime,
+    asked: readonly ProviderId[] | undefined,
+    scope: ServiceScope,
+    path: ReadonlyArray<string | number>,
+    plan: (catalog: ProviderCatalog) => ProviderQuery | undefined,
+  ): Promise<SourceOutcome[]> {
+    const ids = asked && asked.length > 0 ? [...new Set(asked)] : PROVIDER_MODULES.filter((m) => org.providers.has(m.catalog.key)).map((m) => m.catalog.id);
+    const deadline = this.options.now() + this.options.deadlineMs;
+    const signal = scope.signal
+      ? AbortSignal.any([scope.signal, AbortSignal.timeout(this.options.deadlineMs)])
+      : AbortSignal.timeout(this.options.deadlineMs);
+    const ordered = PROVIDER_MODULES.filter((m) => ids.includes(m.catalog.id));
+    return Promise.all(
+      ordered.map(async ({ catalog }) => {
+        const provider = org.providers.get(catalog.key);
+        if (!provider) return { catalog, status: status(catalog.id, SourceState.NOT_CONFIGURED, { upstreamRequests: 0, cachedResponses: 0 }, null) };
+        const query = plan(catalog);
+        const stats: CallStats = { upstreamRequests: 0, cachedResponses: 0 };
+        if (!query) return { catalog, result: undefined, status: status(catalog.id, SourceState.OK, stats, null) };
+        return this.runOne(provider, query, { deadline, signal, stats, loaders: scope.loaders, log: scope.log.child({ provider: catalog.key }), now: this.options.now }, scope, path);
+      }),
+    );
+  }
+
+  private async runOne(provider: Provider, query: ProviderQuery, call: CallContext, scope: ServiceScope, path: ReadonlyArray<string | number>): Promise<SourceOutcome> {
+    const { catalog } = provider;
+    try {
+      const result = await provider.fetch(query, call);
+      const issue = result.issues[0];
+      const s = status(catalog.id, issue ? SourceState.PARTIAL : SourceState.OK, call.stats, result.finalizedThrough);
+      if (issue) s.error = { code: issue.code, message: issue.message, retryAfterSeconds: issue.retryAfterSeconds ?? null };
+      for (const i of result.issues) scope.reportError(new ProviderFailureError(i.code as UpstreamErrorCode, catalog.id, i.message, i.retryAfterSeconds, path));
+      return { catalog, result, status: s };
+    } catch (error) {
+      let code: UpstreamErrorCode | ErrorCode.INTERNAL_SERVER_ERROR = ErrorCode.INTERNAL_SERVER_ERROR;
+      let message = `${catalog.name}: internal error while reading usage`;
+      let retryAfterSeconds: number | undefined;
+      if (error instanceof UpstreamError) {
+        ({ code, message } = error);
+        retryAfterSeconds = error.options.retryAfterSeconds;
+        call.log.warn({ code, status: error.options.status, vendorCode: error.options.vendorCode }, "provider failed");
+      } else {
+        // Our own bug: the client sees a generic message; the log has the error's name and message only.
+        call.log.error({ err: { name: (error as Error)?.name, message: String((error as Error)?.message).slice(0, 200) } }, "provider crashed");
+      }
+      scope.reportError(new ProviderFailureError(code, catalog.id, message, retryAfterSeconds, path));
+      const s = status(catalog.id, SourceState.FAILED, call.stats, null);
+      s.error = { code, message, retryAfterSeconds: retryAfterSeconds ?? null };
+      return { catalog, status: s };
+    }
+  }
+}
+
+function status(provider: ProviderId, state: SourceState, stats: CallStats, finalizedThrough: string | null): SourceStatus {
+  const s = new SourceStatus();
+  // Read the counters now: they are exact for this report once its provider call has settled.
+  return Object.assign(s, { provider, state, error: null, finalizedThrough, upstreamRequests: stats.upstreamRequests, cachedResponses: stats.cachedResponses });
+}
+
+/**
+ * Observations → series: filter by metric and `where`, keep only the grouped-by dimensions (summing
+ * what is grouped away, window by window), then roll each series up to the granularity.
+ */
+function buildSeries(
+  catalog: ProviderCatalog,
+  metrics: readonly MetricDefinition[],
+  observations: readonly Observation[],
+  groupBy: readonly DimensionKey[],
+  where: ReadonlyArray<{ key: DimensionKey; in: readonly string[] }>,
+  granularity: Granularity,
+  range: DateRange,
+): UsageSeries[] {
+  const byMetric = new Map(metrics.map((m) => [m.key, m]));
+  const groups = new Map<string, { metric: MetricDefinition; dims: DimensionValue[]; windows: Map<string, Point[]> }>();
+  for (const obs of observations) {
+    const metric = byMetric.get(obs.metric);
+    if (!metric) continue;
+    if (!where.every((f) => f.in.includes(obs.dimensions[f.key]?.value as string))) continue;
+    const dims = groupBy.filter((k) => metric.dimensions.includes(k)).map((k) => {
+      const d = obs.dimensions[k];
+      return Object.assign(new DimensionValue(), { key: k, value: d?.value ?? "(none)", label: d?.label ?? d?.value ?? "(none)" });
+    });
+    const key = `${metric.key}|${dims.map((d) => `${d.key}=${d.value}`).join("|")}`;
+    const group = groups.get(key) ?? { metric, dims, windows: new Map<string, Point[]>() };
+    const window = `${obs.start}|${obs.end}`;
+    group.windows.set(window, [...(group.windows.get(window) ?? []), obs]);
+    groups.set(key, group);
+  }
+  const out: UsageSeries[] = [];
+  for (const { metric, dims, windows } of groups.values()) {
+    // Dimensions grouped away are disjoint parts of the same window: they add up, for gauges too.
+    const points: Point[] = [...windows.values()].map((ps) => ({
+      start: ps[0]!.start,
+      end: ps[0]!.end,
+      value: sum(ps.map((p) => p.value)),
+      final: ps.every((p) => p.final),
+    }));
+    const rolled = rollUp(points, metric.kind, granularity, range);
+    const series = new UsageSeries();
+    Object.assign(series, {
+      provider: catalog.id,
+      metric: toMetric(metric),
+      dimensions: dims,
+      points: rolled.map((p) => Object.assign(new UsagePoint(), p)),
+      total: seriesTotal(rolled, metric.kind),
+    });
+    out.push(series);
+  }
+  const order = new Map(catalog.metrics.map((m, i) => [m.key, i]));
+  return out.sort(
+    (a, b) =>
+      order.get(a.metric.key)! - order.get(b.metric.key)! ||
+      a.dimensions.map((d) => d.label).join("\u0000").localeCompare(b.dimensions.map((d) => d.label).join("\u0000")),
+  );
+}
+
+export function toMetric(def: MetricDefinition): Metric {
+  return Object.assign(new Metric(), { key: def.key, name: def.name, unit: def.unit, kind: def.kind, description: def.description });
+}
+
