@@ -18,6 +18,11 @@ import { DateScalar } from "./scalars";
 
 export const MAX_RANGE_DAYS = 366;
 
+/** The values of a list argument that are not among the known ones, for error messages. */
+function unknown(values: unknown, known: readonly string[]): string {
+  return (Array.isArray(values) ? values : [values]).filter((v) => !known.includes(v)).map(String).join(", ");
+}
+
 /** `to` on or after `from`, and the range at most MAX_RANGE_DAYS days long. */
 function IsRangeEnd() {
   return (target: object, propertyName: string) =>
@@ -78,13 +83,13 @@ export class UsageInput {
   @Field(() => [String], { nullable: true, description: 'Metric keys such as "acedata.credits". Default: all.' })
   @IsOptional()
   @ArrayMaxSize(50)
-  @IsIn(ALL_METRIC_KEYS, { each: true, message: `metrics: $value is not a metric key; known keys: ${ALL_METRIC_KEYS.join(", ")}` })
+  @IsIn(ALL_METRIC_KEYS, { each: true, message: (a) => `metrics: ${unknown(a.value, ALL_METRIC_KEYS)} is not a metric key; known keys: ${ALL_METRIC_KEYS.join(", ")}` })
   metrics?: string[];
 
   @Field(() => [String], { nullable: true, description: `Dimension keys: ${DIMENSION_KEYS.join(", ")}.` })
   @IsOptional()
   @ArrayMaxSize(DIMENSION_KEYS.length)
-  @IsIn(DIMENSION_KEYS, { each: true, message: `groupBy: $value is not a dimension key; known keys: ${DIMENSION_KEYS.join(", ")}` })
+  @IsIn(DIMENSION_KEYS, { each: true, message: (a) => `groupBy: ${unknown(a.value, DIMENSION_KEYS)} is not a dimension key; known keys: ${DIMENSION_KEYS.join(", ")}` })
   groupBy?: DimensionKey[];
 
   @Field(() => [DimensionFilter], { nullable: true })
