@@ -1,10 +1,16 @@
 import { acedataModule } from "./acedata/acedata.provider";
+import { adverityModule } from "./adverity/adverity.provider";
+import { aiStudioModule } from "./aiStudio/aiStudio.provider";
+import { jiandaoyunModule } from "./jiandaoyun/jiandaoyun.provider";
 import type { ProviderModule } from "./module";
 import type { ProviderId, ProviderKey } from "./provider";
 
 /** Every provider usagegraph knows, in the order reports list them. One line per provider. */
 export const PROVIDER_MODULES: readonly ProviderModule[] = [
+  jiandaoyunModule as unknown as ProviderModule,
   acedataModule as unknown as ProviderModule,
+  aiStudioModule as unknown as ProviderModule,
+  adverityModule as unknown as ProviderModule,
 ];
 
 export const MODULES_BY_KEY: ReadonlyMap<ProviderKey, ProviderModule> = new Map(PROVIDER_MODULES.map((m) => [m.catalog.key, m]));

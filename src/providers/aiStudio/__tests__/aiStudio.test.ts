@@ -1,0 +1,346 @@
+import { validateSync } from "class-validator";
+import { addDays, chunkRange, daysInRange, eachDay, todayIn } from "../../../common/dates";
+import { ErrorCode, UpstreamError } from "../../../common/errors";
+import { callContext, providerDeps } from "../../../../test/support/provider-harness";
+import type { Observation, ProviderQuery } from "../../provider";
+import { AiStudioEmulator } from "../aiStudio.emulator";
+import { aiStudioModule } from "../aiStudio.provider";
+import { AiStudioUsage } from "../aiStudio.record";
+import { AiStudioSettings } from "../aiStudio.settings";
+import { COUNT_FIELDS, errorBody } from "../aiStudio.wire";
+
+const API_KEY = "sk-aistudio-test-5f1c9e27b3";
+const NOW = Date.parse("2026-03-15T12:00:00Z");
+const TODAY = todayIn("UTC", NOW);
+const YESTERDAY = addDays(TODAY, -1);
+const METRICS = COUNT_FIELDS.map((f) => `aiStudio.${f}`);
+
+let emulator: AiStudioEmulator;
+const depsCreated: Array<ReturnType<typeof providerDeps>> = [];
+
+beforeAll(async () => {
+  emulator = await new AiStudioEmulator({ apiKey: API_KEY, now: () => NOW }).start();
+});
+
+afterAll(async () => {
+  await emulator.stop();
+});
+
+beforeEach(() => {
+  emulator.clearFaults().resetLog();
+});
+
+afterEach(async () => {
+  await Promise.all(depsCreated.splice(0).map((d) => d.queues.stop()));
+});
+
+function settings(overrides: Partial<AiStudioSettings> = {}): AiStudioSettings {
+  return Object.assign(new AiStudioSettings(), { baseUrl: emulator.url, apiKey: API_KEY, timeoutMs: 2_000, maxRetries: 2, ...overrides });
+}
+
+function provider(overrides: Partial<AiStudioSettings> = {}, deps = providerDeps()) {
+  depsCreated.push(deps);
+  return aiStudioModule.create(settings(overrides), deps);
+}
+
+function query(from: string, to: string, extra: Partial<ProviderQuery> = {}): ProviderQuery {
+  return { range: { from, to }, metrics: METRICS, groupBy: [], where: [], granularity: "DAY", records: false, ...extra };
+}
+
+const context = () => callContext(20_000, () => NOW);
+
+/** The ranges the emulator was asked for, in date order. */
+function askedRanges(): Array<{ from: string; to: string }> {
+  return emulator.requests
+    .map((r) => ({ from: r.query.get("start_date")!, to: r.query.get("end_date")! }))
+    .sort((a, b) => (a.from < b.from ? -1 : 1));
+}
+
+/** Every asked metric for every day, point by point against the emulator's own numbers. */
+function expectMatchesEmulator(observations: Observation[], days: string[], metrics = METRICS): void {
+  expect(observations).toHaveLength(days.length * metrics.length);
+  const byKey = new Map(observations.map((o) => [`${o.metric}|${o.start}`, o]));
+  for (const metric of metrics) {
+    const field = metric.slice("aiStudio.".length) as (typeof COUNT_FIELDS)[number];
+    for (const date of days) {
+      const o = byKey.get(`${metric}|${date}`);
+      expect(o).toEqual({ metric, dimensions: {}, start: date, end: date, value: emulator.day(date)[field], final: date <= YESTERDAY });
+    }
+  }
+}
+
+async function failure(promise: Promise<unknown>): Promise<UpstreamError> {
+  try {
+    await promise;
+  } catch (error) {
+    expect(error).toBeInstanceOf(UpstreamError);
+    expect((error as Error).message).not.toContain(API_KEY);
+    return error as UpstreamError;
+  }
+  throw new Error("expected the fetch to fail");
+}
+
+describe("AI Studio provider", () => {
+  it("returns all five counters for every day, today included but not final", async () => {
+    const from = addDays(TODAY, -9);
+    const result = await provider().fetch(query(from, TODAY), context());
+    expectMatchesEmulator(result.observations, eachDay(from, TODAY));
+    expect(result.finalizedThrough).toBe(YESTERDAY);
+    expect(result.issues).toEqual([]);
+    expect(result.records).toEqual([]);
+    expect(emulator.requests).toHaveLength(1);
+    expect(emulator.requests[0]!.headers.authorization).toBe(`Bearer ${API_KEY}`);
+  });
+
+  it("splits a 70-day range into three contiguous calls of at most 31 days and matches every point", async () => {
+    const from = addDays(TODAY, -69);
+    const days = eachDay(from, TODAY);
+    const call = context();
+    const result = await provider().fetch(query(from, TODAY), call);
+
+    expect(emulator.requests).toHaveLength(3);
+    expect(call.stats.upstreamRequests).toBe(3);
+    const ranges = askedRanges();
+    expect(ranges[0]!.from).toBe(from);
+    expect(ranges[ranges.length - 1]!.to).toBe(TODAY);
+    for (const [i, r] of ranges.entries()) {
+      expect(daysInRange(r.from, r.to)).toBeGreaterThan(0);
+      expect(daysInRange(r.from, r.to)).toBeLessThanOrEqual(31);
+      if (i > 0) expect(r.from).toBe(addDays(ranges[i - 1]!.to, 1));
+    }
+    expectMatchesEmulator(result.observations, days);
+    expect(result.issues).toEqual([]);
+  });
+
+  it("reports a day the vendor lists no row for as an explicit zero", async () => {
+    const from = addDays(TODAY, -69);
+    const idle = eachDay(from, YESTERDAY).filter((d) => emulator.day(d).processor_runs === 0);
+    expect(idle.length).toBeGreaterThan(0);
+    const result = await provider().fetch(query(from, YESTERDAY), context());
+    expect(emulator.requests).toHaveLength(3);
+    const rowDates = new Set(chunkRange({ from, to: YESTERDAY }, 31).flatMap((c) => emulator.answer(c).daily.map((r) => r.date)));
+    expect(idle.some((d) => rowDates.has(d))).toBe(false);
+    for (const date of idle) {
+      const points = result.observations.filter((o) => o.start === date);
+      expect(points.map((o) => o.metric).sort()).toEqual([...METRICS].sort());
+      expect(points.every((o) => o.value === 0 && o.final)).toBe(true);
+    }
+  });
+
+  it("clips a range reaching into the future to today without an extra request", async () => {
+    const from = addDays(TODAY, -30);
+    const result = await provider().fetch(query(from, addDays(TODAY, 20)), context());
+    expect(emulator.requests).toHaveLength(1);
+    expect(askedRanges()).toEqual([{ from, to: TODAY }]);
+    expectMatchesEmulator(result.observations, eachDay(from, TODAY));
+  });
+
+  it("asks nothing for a range that starts after today", async () => {
+    const result = await provider().fetch(query(addDays(TODAY, 1), addDays(TODAY, 5)), context());
+    expect(result).toEqual({ observations: [], records: [], issues: [], finalizedThrough: YESTERDAY });
+    expect(emulator.requests).toHaveLength(0);
+  });
+
+  it("returns only the metrics that were asked for", async () => {
+    const from = addDays(TODAY, -5);
+    const metrics = ["aiStudio.failed", "aiStudio.parsed_pages"];
+    const result = await provider().fetch(query(from, YESTERDAY, { metrics }), context());
+    expectMatchesEmulator(result.observations, eachDay(from, YESTERDAY), metrics);
+  });
+
+  it("returns the vendor's rows as AiStudioUsage records when records are asked for", async () => {
+    const from = addDays(TODAY, -40);
+    const result = await provider().fetch(query(from, YESTERDAY, { records: true }), context());
+    const expected = eachDay(from, YESTERDAY)
+      .map((date) => ({ date, ...emulator.day(date) }))
+      .filter((d) => d.processor_runs > 0);
+    expect(result.records).toHaveLength(expected.length);
+    result.records.forEach((record, i) => {
+      const d = expected[i]!;
+      expect(record).toBeInstanceOf(AiStudioUsage);
+      expect(record).toEqual(
+        AiStudioUsage.of({
+          date: d.date,
+          parsedPages: d.parsed_pages,
+          processorRuns: d.processor_runs,
+          processedDocuments: d.processed_documents,
+          completed: d.completed,
+          failed: d.failed,
+        }),
+      );
+    });
+  });
+
+  it("serves a repeated final range from the cache", async () => {
+    const deps = providerDeps();
+    const p = provider({}, deps);
+    const from = addDays(TODAY, -20);
+    await p.fetch(query(from, YESTERDAY), context());
+    const again = context();
+    const result = await p.fetch(query(from, YESTERDAY), again);
+    expect(emulator.requests).toHaveLength(1);
+    expect(again.stats).toEqual({ upstreamRequests: 0, cachedResponses: 1 });
+    expectMatchesEmulator(result.observations, eachDay(from, YESTERDAY));
+  });
+});
+
+describe("AI Studio failures", () => {
+  it("maps a rejected API key to UPSTREAM_AUTH_FAILED without retrying or leaking the key", async () => {
+    const wrongKey = "sk-wrong-key-0000";
+    const error = await failure(provider({ apiKey: wrongKey }).fetch(query(addDays(TODAY, -3), YESTERDAY), context()));
+    expect(error.code).toBe(ErrorCode.UPSTREAM_AUTH_FAILED);
+    expect(error.message).not.toContain(wrongKey);
+    expect(emulator.requests.map((r) => r.status)).toEqual([401]);
+  });
+
+  it("maps the bad-parameter envelope to UPSTREAM_BAD_RESPONSE without retrying", async () => {
+    const sample = aiStudioModule.errorSamples.badParameter;
+    emulator.inject({ kind: "status", status: sample.status, body: sample.body });
+    const error = await failure(provider().fetch(query(addDays(TODAY, -3), YESTERDAY), context()));
+    expect(error.code).toBe(ErrorCode.UPSTREAM_BAD_RESPONSE);
+    expect(error.message).not.toContain("start_date and end_date are required");
+    expect(emulator.requests).toHaveLength(1);
+  });
+
+  it("retries after a 429 that carries Retry-After", async () => {
+    const sample = aiStudioModule.errorSamples.rateLimited;
+    emulator.inject({ kind: "status", status: 429, body: sample.body, headers: { "retry-after": "1" } }, 1);
+    const from = addDays(TODAY, -3);
+    const result = await provider().fetch(query(from, YESTERDAY), context());
+    expect(emulator.requests.map((r) => r.status)).toEqual([429, 200]);
+    expectMatchesEmulator(result.observations, eachDay(from, YESTERDAY));
+  });
+
+  it("retries after a 429 without Retry-After", async () => {
+    const sample = aiStudioModule.errorSamples.rateLimited;
+    emulator.inject({ kind: "status", status: 429, body: sample.body }, 1);
+    const from = addDays(TODAY, -3);
+    const result = await provider().fetch(query(from, YESTERDAY), context());
+    expect(emulator.requests.map((r) => r.status)).toEqual([429, 200]);
+    expectMatchesEmulator(result.observations, eachDay(from, YESTERDAY));
+  });
+
+  it("reports UPSTREAM_RATE_LIMITED when every retry is throttled", async () => {
+    const sample = aiStudioModule.errorSamples.rateLimited;
+    emulator.inject({ kind: "status", status: 429, body: sample.body });
+    const error = await failure(provider({ maxRetries: 1 }).fetch(query(addDays(TODAY, -3), YESTERDAY), context()));
+    expect(error.code).toBe(ErrorCode.UPSTREAM_RATE_LIMITED);
+    expect(error.options.retryAfterSeconds).toBe(1);
+    expect(emulator.requests).toHaveLength(2);
+  });
+
+  it("reports UPSTREAM_UNAVAILABLE when a 5xx outlasts the retries", async () => {
+    emulator.inject({ kind: "status", status: 503, body: errorBody("unavailable", "Service unavailable.") });
+    const error = await failure(provider({ maxRetries: 2 }).fetch(query(addDays(TODAY, -3), YESTERDAY), context()));
+    expect(error.code).toBe(ErrorCode.UPSTREAM_UNAVAILABLE);
+    expect(emulator.requests).toHaveLength(3);
+  });
+
+  it("reports UPSTREAM_TIMEOUT when the vendor does not answer", async () => {
+    emulator.inject({ kind: "hang" });
+    const error = await failure(provider({ timeoutMs: 200, maxRetries: 1 }).fetch(query(addDays(TODAY, -3), YESTERDAY), context()));
+    expect(error.code).toBe(ErrorCode.UPSTREAM_TIMEOUT);
+    expect(emulator.requests).toHaveLength(2);
+  });
+
+  it("reports UPSTREAM_BAD_RESPONSE for a body that is not JSON", async () => {
+    emulator.inject({ kind: "malformed" });
+    const error = await failure(provider().fetch(query(addDays(TODAY, -3), YESTERDAY), context()));
+    expect(error.code).toBe(ErrorCode.UPSTREAM_BAD_RESPONSE);
+    expect(emulator.requests).toHaveLength(1);
+  });
+
+  it("refuses a body whose daily rows contradict its totals, and does not cache it", async () => {
+    const range = { from: addDays(TODAY, -3), to: YESTERDAY };
+    const body = emulator.answer(range);
+    expect(body.daily.length).toBeGreaterThan(0);
+    body.totals.completed += 1;
+    emulator.inject({ kind: "status", status: 200, body }, 1);
+    const p = provider();
+    const error = await failure(p.fetch(query(range.from, range.to), context()));
+    expect(error.code).toBe(ErrorCode.UPSTREAM_BAD_RESPONSE);
+    expect(emulator.requests).toHaveLength(1);
+
+    const result = await p.fetch(query(range.from, range.to), context());
+    expect(emulator.requests).toHaveLength(2);
+    expectMatchesEmulator(result.observations, eachDay(range.from, range.to));
+  });
+
+  it("refuses a body whose period is not the asked range", async () => {
+    const range = { from: addDays(TODAY, -3), to: YESTERDAY };
+    emulator.inject({ kind: "status", status: 200, body: emulator.answer({ from: addDays(range.from, -1), to: range.to }) }, 1);
+    const error = await failure(provider().fetch(query(range.from, range.to), context()));
+    expect(error.code).toBe(ErrorCode.UPSTREAM_BAD_RESPONSE);
+  });
+
+  it("returns the chunks that answered and a PARTIAL issue for the one that kept failing", async () => {
+    const from = addDays(YESTERDAY, -39);
+    const first = { from, to: addDays(from, 30) };
+    // One call at a time, so the chunks reach the emulator in date order.
+    const p = provider({ maxRetries: 2, rateLimit: { maxConcurrent: 1 } });
+    emulator.inject({ kind: "status", status: 200, body: emulator.answer(first) }, 1);
+    emulator.inject({ kind: "status", status: 503, body: errorBody("unavailable", "Service unavailable.") }, 3);
+
+    const result = await p.fetch(query(from, YESTERDAY), context());
+    expect(askedRanges()[0]).toEqual(first);
+    expect(emulator.requests.map((r) => r.status)).toEqual([200, 503, 503, 503]);
+    expectMatchesEmulator(result.observations, eachDay(first.from, first.to));
+    expect(result.issues).toHaveLength(1);
+    expect(result.issues[0]!.code).toBe(ErrorCode.UPSTREAM_UNAVAILABLE);
+    expect(result.issues[0]!.message).toContain(`${addDays(first.to, 1)}..${YESTERDAY}`);
+    expect(result.issues[0]!.message).not.toContain(API_KEY);
+    expect(result.finalizedThrough).toBe(YESTERDAY);
+  });
+
+  it("throws the first chunk's error when every chunk fails", async () => {
+    emulator.inject({ kind: "status", status: 503, body: errorBody("unavailable", "Service unavailable.") });
+    const error = await failure(provider({ maxRetries: 0 }).fetch(query(addDays(YESTERDAY, -39), YESTERDAY), context()));
+    expect(error.code).toBe(ErrorCode.UPSTREAM_UNAVAILABLE);
+    expect(emulator.requests).toHaveLength(2);
+  });
+});
+
+describe("AI Studio settings", () => {
+  it("accept the demo settings and refuse a section without an apiKey", () => {
+    const demo = Object.assign(new AiStudioSettings(), aiStudioModule.demoSettings(emulator.url));
+    expect(validateSync(demo)).toEqual([]);
+    const missing = Object.assign(new AiStudioSettings(), { baseUrl: emulator.url });
+    expect(validateSync(missing).map((e) => e.property)).toEqual(["apiKey"]);
+    expect(aiStudioModule.secretFields).toEqual(["apiKey"]);
+  });
+});
+
+describe("AI Studio emulator", () => {
+  async function get(params: Record<string, string>, key: string | null = API_KEY) {
+    const url = `${emulator.url}/v1/usage?${new URLSearchParams(params).toString()}`;
+    const res = await fetch(url, { headers: key ? { authorization: `Bearer ${key}` } : {} });
+    return { status: res.status, body: (await res.json()) as { error?: { code: string; message: string } } };
+  }
+
+  it("answers 401 in its error envelope without a valid bearer key", async () => {
+    const res = await get({ start_date: YESTERDAY, end_date: YESTERDAY }, null);
+    expect(res.status).toBe(401);
+    expect(res.body.error?.code).toEqual(expect.any(String));
+  });
+
+  it.each([
+    ["a missing end_date", { start_date: YESTERDAY }],
+    ["a date that does not exist", { start_date: "2026-02-30", end_date: "2026-03-01" }],
+    ["an end before the start", { start_date: YESTERDAY, end_date: addDays(YESTERDAY, -1) }],
+    ["a range over 31 days", { start_date: addDays(YESTERDAY, -31), end_date: YESTERDAY }],
+  ])("answers 400 in its error envelope for %s", async (_name, params) => {
+    const res = await get(params);
+    expect(res.status).toBe(400);
+    expect(res.body.error?.code).toEqual(expect.any(String));
+  });
+
+  it("serves 31 days at once, only through today, with totals that are the sum of the rows", async () => {
+    const res = await get({ start_date: addDays(TODAY, -25), end_date: addDays(TODAY, 5) });
+    expect(res.status).toBe(200);
+    const body = res.body as unknown as ReturnType<AiStudioEmulator["answer"]>;
+    expect(body.period).toEqual({ start_date: addDays(TODAY, -25), end_date: addDays(TODAY, 5) });
+    expect(body.daily.every((r) => r.date <= TODAY)).toBe(true);
+    for (const f of COUNT_FIELDS) expect(body.totals[f]).toBe(body.daily.reduce((s, r) => s + r[f], 0));
+    for (const r of body.daily) expect(r.completed + r.failed).toBe(r.processor_runs);
+  });
+});

@@ -1,0 +1,63 @@
+import { MetricKind, ProviderId, type ProviderCatalog } from "../provider";
+
+export const AI_STUDIO_CATALOG: ProviderCatalog = {
+  id: ProviderId.AI_STUDIO,
+  key: "aiStudio",
+  name: "AI Studio",
+  vendor: "AI Studio document-processing platform — Usage & Stats \"get usage\"",
+  metrics: [
+    {
+      key: "aiStudio.parsed_pages",
+      name: "Parsed pages",
+      unit: "pages",
+      kind: MetricKind.COUNTER,
+      description: "Pages parsed per UTC day.",
+      dimensions: [],
+    },
+    {
+      key: "aiStudio.processor_runs",
+      name: "Processor runs",
+      unit: "runs",
+      kind: MetricKind.COUNTER,
+      description: "Processor runs started per UTC day.",
+      dimensions: [],
+    },
+    {
+      key: "aiStudio.processed_documents",
+      name: "Processed documents",
+      unit: "documents",
+      kind: MetricKind.COUNTER,
+      description: "Documents processed per UTC day.",
+      dimensions: [],
+    },
+    {
+      key: "aiStudio.completed",
+      name: "Completed operations",
+      unit: "operations",
+      kind: MetricKind.COUNTER,
+      description: "Operations that completed, per UTC day.",
+      dimensions: [],
+    },
+    {
+      key: "aiStudio.failed",
+      name: "Failed operations",
+      unit: "operations",
+      kind: MetricKind.COUNTER,
+      description: "Operations that failed, per UTC day.",
+      dimensions: [],
+    },
+  ],
+  dimensions: [],
+  resolution: "DAY",
+  timeZone: "UTC",
+  retentionDays: null,
+  finalizationLagDays: 1,
+  rateLimit: { requestsPerSecond: null, maxConcurrent: 2, description: "Not documented; usagegraph keeps at most 2 calls in flight." },
+  maxDaysPerCall: 31,
+  notes: [
+    "The vendor document names only the metrics: the endpoint, parameters, body and error envelope used here are an assumed contract.",
+    "Assumed: one call covers at most 31 days; longer ranges are split into several calls.",
+    "Assumed: a day inside the asked range without a daily row had no usage and is reported as 0.",
+    "The vendor does not document when a day is closed: a UTC day counts as final once it has ended.",
+  ],
+};

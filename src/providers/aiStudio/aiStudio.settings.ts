@@ -1,0 +1,8 @@
+import { IsNotEmpty, IsString } from "class-validator";
+import { BaseProviderSettings } from "../settings";
+
+export class AiStudioSettings extends BaseProviderSettings {
+  @IsString()
+  @IsNotEmpty()
+  apiKey!: string;
+}

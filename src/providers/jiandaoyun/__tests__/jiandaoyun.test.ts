@@ -1,0 +1,370 @@
+import { validateSync } from "class-validator";
+import { addDays, eachDay, todayAtOffset } from "../../../common/dates";
+import { ErrorCode, UpstreamError } from "../../../common/errors";
+import { callContext, providerDeps } from "../../../../test/support/provider-harness";
+import { MetricKind, type ProviderDeps, type ProviderQuery } from "../../provider";
+import { JIANDAOYUN_CATALOG } from "../jiandaoyun.catalog";
+import { JIANDAOYUN_DEMO_KEY, JiandaoyunEmulator, type JiandaoyunEmulatorOptions } from "../jiandaoyun.emulator";
+import { jiandaoyunModule } from "../jiandaoyun.provider";
+import { JiandaoyunResourceUsage } from "../jiandaoyun.record";
+import { JiandaoyunSettings } from "../jiandaoyun.settings";
+import { METRIC_FIELDS, type MetricField } from "../jiandaoyun.wire";
+
+// One clock for the provider and the emulator, so a run that crosses midnight in UTC+8 still agrees.
+const NOW = Date.now();
+const clock = () => NOW;
+const today = todayAtOffset(8, NOW);
+const yesterday = addDays(today, -1);
+const ALL_METRICS = JIANDAOYUN_CATALOG.metrics.map((m) => m.key);
+const PATH = "/api/v1/corp_usage/overview";
+
+const started: JiandaoyunEmulator[] = [];
+afterAll(async () => {
+  await Promise.all(started.map((e) => e.stop()));
+});
+
+/** Each test gets its own emulator (and so its own per-key queue): no pacing carries over. */
+async function emulator(options: JiandaoyunEmulatorOptions = {}): Promise<JiandaoyunEmulator> {
+  const em = await new JiandaoyunEmulator({ now: clock, ...options }).start();
+  started.push(em);
+  return em;
+}
+
+function provider(em: JiandaoyunEmulator, overrides: Partial<JiandaoyunSettings> = {}, deps: ProviderDeps = providerDeps()) {
+  const settings = Object.assign(new JiandaoyunSettings(), { baseUrl: em.url, apiKey: JIANDAOYUN_DEMO_KEY, timeoutMs: 3_000, maxRetries: 2 }, overrides);
+  return jiandaoyunModule.create(settings, deps);
+}
+
+function query(from: string, to: string, records = false): ProviderQuery {
+  return { range: { from, to }, metrics: ALL_METRICS, groupBy: [], where: [], granularity: "DAY", records };
+}
+
+/** The failure of a call that must fail; checks that its message never carries a credential. */
+async function failure(promise: Promise<unknown>): Promise<UpstreamError> {
+  try {
+    await promise;
+  } catch (error) {
+    expect(error).toBeInstanceOf(UpstreamError);
+    expect((error as Error).message).not.toContain(JIANDAOYUN_DEMO_KEY);
+    expect((error as Error).message).not.toContain("wrong-key");
+    expect((error as Error).message).not.toContain("127.0.0.1");
+    return error as UpstreamError;
+  }
+  throw new Error("expected the fetch to fail");
+}
+
+const askedDates = (em: JiandaoyunEmulator) => em.requests.map((r) => (r.body as { date: string }).date);
+
+describe("Jiandaoyun catalog and settings", () => {
+  it("lists the eleven documented metrics as dimensionless UTC+8 daily gauges", () => {
+    expect(ALL_METRICS).toEqual(METRIC_FIELDS.map((f) => `jiandaoyun.${f}`));
+    expect(JIANDAOYUN_CATALOG.metrics.every((m) => m.kind === MetricKind.GAUGE && m.dimensions.length === 0)).toBe(true);
+    expect(JIANDAOYUN_CATALOG).toMatchObject({
+      resolution: "DAY",
+      timeZone: "UTC+8",
+      retentionDays: 180,
+      finalizationLagDays: 1,
+      maxDaysPerCall: 1,
+      rateLimit: { requestsPerSecond: 1, maxConcurrent: 1 },
+    });
+    expect(JIANDAOYUN_CATALOG.notes.some((n) => n.includes("0 if the customer never enabled usage statistics"))).toBe(true);
+  });
+
+  it("refuses a settings section without an API key", () => {
+    const bad = Object.assign(new JiandaoyunSettings(), { baseUrl: "http://127.0.0.1:1", apiKey: "" });
+    expect(validateSync(bad).map((e) => e.property)).toContain("apiKey");
+    const good = Object.assign(new JiandaoyunSettings(), jiandaoyunModule.demoSettings("http://127.0.0.1:1"));
+    expect(validateSync(good)).toEqual([]);
+  });
+});
+
+describe("Jiandaoyun emulator", () => {
+  async function post(em: JiandaoyunEmulator, body: unknown, key = JIANDAOYUN_DEMO_KEY) {
+    const res = await fetch(em.url + PATH, {
+      method: "POST",
+      headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
+      body: JSON.stringify(body),
+    });
+    return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+  }
+
+  it("refuses a second request within one second with 8304 and counts the violation", async () => {
+    const em = await emulator();
+    expect((await post(em, { date: yesterday })).status).toBe(200);
+    const second = await post(em, { date: yesterday });
+    expect(second).toEqual({ status: 400, body: { code: 8304, msg: expect.any(String) } });
+    expect(em.violations).toBe(1);
+  });
+
+  it("answers yesterday (UTC+8) when date is omitted and refuses dates outside T-180..T-1 with 17017", async () => {
+    expect(await post(await emulator(), {})).toEqual({ status: 200, body: { date: yesterday, metrics: expect.any(Object) } });
+    expect((await post(await emulator(), { date: today })).body.code).toBe(17017);
+    expect((await post(await emulator(), { date: addDays(today, -181) })).body.code).toBe(17017);
+    expect((await post(await emulator(), { date: addDays(today, -180) })).status).toBe(200);
+    expect(await post(await emulator(), { date: yesterday }, "wrong-key")).toEqual({ status: 400, body: { code: 8301, msg: expect.any(String) } });
+  });
+});
+
+describe("Jiandaoyun provider", () => {
+  it("returns the eleven levels of each day of a 5-day range, point by point, without exceeding 1 request per second", async () => {
+    const em = await emulator();
+    const from = addDays(today, -5);
+    const call = callContext(20_000, clock);
+    const result = await provider(em).fetch(query(from, yesterday, true), call);
+
+    const days = eachDay(from, yesterday);
+    expect(result.issues).toEqual([]);
+    expect(result.finalizedThrough).toBe(addDays(today, -2));
+    expect(result.observations).toHaveLength(days.length * METRIC_FIELDS.length);
+    for (const date of days) {
+      const expected = em.metrics(date);
+      for (const field of METRIC_FIELDS) {
+        const points = result.observations.filter((o) => o.metric === `jiandaoyun.${field}` && o.start === date);
+        expect(points).toEqual([{ metric: `jiandaoyun.${field}`, dimensions: {}, start: date, end: date, value: expected[field], final: date < yesterday }]);
+      }
+    }
+    expect(result.records).toEqual(
+      days.map((date) => {
+        const m = em.metrics(date);
+        return JiandaoyunResourceUsage.of({
+          date,
+          app: m.app,
+          formCoop: m.form_coop,
+          formWorkflow: m.form_workflow,
+          dash: m.dash,
+          etl: m.etl,
+          aggregate: m.aggregate,
+          publicLink: m.public_link,
+          dataTrigger: m.data_trigger,
+          automation: m.automation,
+          bpa: m.bpa,
+          data: m.data,
+        });
+      }),
+    );
+    expect(result.records[0]).toBeInstanceOf(JiandaoyunResourceUsage);
+
+    // One POST per day with the documented body and Bearer header, all accepted at the vendor's rate.
+    expect(em.requests.map((r) => [r.method, r.path, r.headers.authorization, r.status])).toEqual(days.map(() => ["POST", PATH, `Bearer ${JIANDAOYUN_DEMO_KEY}`, 200]));
+    expect(askedDates(em).sort()).toEqual(days);
+    expect(em.violations).toBe(0);
+    expect(call.stats).toEqual({ upstreamRequests: 5, cachedResponses: 0 });
+  });
+
+  it("serves a day it already read from the cache without calling Jiandaoyun again", async () => {
+    const em = await emulator();
+    const p = provider(em);
+    const day = addDays(today, -3);
+    await p.fetch(query(day, day), callContext(20_000, clock));
+    const again = callContext(20_000, clock);
+    const result = await p.fetch(query(day, day), again);
+    expect(result.observations.map((o) => o.value)).toEqual(METRIC_FIELDS.map((f) => em.metrics(day)[f]));
+    expect(again.stats).toEqual({ upstreamRequests: 0, cachedResponses: 1 });
+    expect(em.requests).toHaveLength(1);
+  });
+
+  it("keeps two concurrent fetches with the same key under the limit through one shared queue", async () => {
+    const em = await emulator();
+    const deps = providerDeps();
+    const [a, b] = await Promise.all([
+      provider(em, {}, deps).fetch(query(addDays(today, -4), addDays(today, -3)), callContext(20_000, clock)),
+      provider(em, {}, deps).fetch(query(addDays(today, -2), addDays(today, -2)), callContext(20_000, clock)),
+    ]);
+    expect(a.issues).toEqual([]);
+    expect(b.issues).toEqual([]);
+    expect(em.requests.every((r) => r.status === 200)).toBe(true);
+    expect(em.requests).toHaveLength(3);
+    expect(em.violations).toBe(0);
+  });
+
+  it("does not request days after yesterday (UTC+8) and reports them as OUT_OF_RETENTION", async () => {
+    const em = await emulator();
+    const result = await provider(em).fetch(query(addDays(today, -2), addDays(today, 1)), callContext(20_000, clock));
+    expect(askedDates(em).sort()).toEqual([addDays(today, -2), yesterday]);
+    expect(result.observations.every((o) => o.start <= yesterday)).toBe(true);
+    expect(result.observations).toHaveLength(2 * METRIC_FIELDS.length);
+    expect(result.issues).toEqual([
+      { code: ErrorCode.OUT_OF_RETENTION, message: `2 days after ${yesterday} are not available yet: Jiandaoyun publishes a day at T-1 (UTC+8)` },
+    ]);
+    expect(em.violations).toBe(0);
+  });
+
+  it("does not request days older than 180 days and reports them as OUT_OF_RETENTION", async () => {
+    const em = await emulator();
+    const oldest = addDays(today, -180);
+    const mixed = await provider(em).fetch(query(addDays(today, -182), oldest), callContext(20_000, clock));
+    expect(askedDates(em)).toEqual([oldest]);
+    expect(mixed.observations.map((o) => o.start)).toEqual(METRIC_FIELDS.map(() => oldest));
+    expect(mixed.issues).toEqual([{ code: ErrorCode.OUT_OF_RETENTION, message: `2 days before ${oldest} are older than Jiandaoyun's 180-day retention` }]);
+
+    em.resetLog();
+    const call = callContext(20_000, clock);
+    const old = await provider(em).fetch(query(addDays(today, -200), addDays(today, -190)), call);
+    expect(old.observations).toEqual([]);
+    expect(old.issues.map((i) => i.code)).toEqual([ErrorCode.OUT_OF_RETENTION]);
+    expect(call.stats.upstreamRequests).toBe(0);
+    expect(em.requests).toHaveLength(0);
+  });
+
+  it("counts days in UTC+8: at 01:30 in Shanghai the previous Shanghai day is already available", async () => {
+    const at = Date.parse("2026-11-22T17:30:00Z"); // 2026-11-23 01:30 in UTC+8
+    const em = await emulator({ now: () => at });
+    const result = await provider(em).fetch(query("2026-11-21", "2026-11-23"), callContext(20_000, () => at));
+    expect(askedDates(em).sort()).toEqual(["2026-11-21", "2026-11-22"]);
+    expect(result.finalizedThrough).toBe("2026-11-21");
+    const app = result.observations.filter((o) => o.metric === "jiandaoyun.app");
+    expect(app.map((o) => [o.start, o.value, o.final])).toEqual([
+      ["2026-11-21", em.metrics("2026-11-21").app, true],
+      ["2026-11-22", em.metrics("2026-11-22").app, false],
+    ]);
+    expect(result.issues).toEqual([
+      { code: ErrorCode.OUT_OF_RETENTION, message: "1 day after 2026-11-22 is not available yet: Jiandaoyun publishes a day at T-1 (UTC+8)" },
+    ]);
+  });
+
+  it("reports an all-zero day as data when usage statistics were never enabled", async () => {
+    const em = await emulator({ usageStatsEnabled: false });
+    const day = addDays(today, -3);
+    const result = await provider(em).fetch(query(day, day), callContext(20_000, clock));
+    expect(result.issues).toEqual([]);
+    expect(result.observations).toHaveLength(METRIC_FIELDS.length);
+    expect(result.observations.every((o) => o.value === 0 && o.start === day && o.final)).toBe(true);
+  });
+
+  it("waits and retries when Jiandaoyun answers 8304 (frequency limit), then returns the day", async () => {
+    const em = await emulator();
+    em.inject({ kind: "status", ...jiandaoyunModule.errorSamples.rateLimited }, 1);
+    const day = addDays(today, -3);
+    const call = callContext(20_000, clock);
+    const result = await provider(em).fetch(query(day, day), call);
+    expect(result.issues).toEqual([]);
+    expect(result.observations.map((o) => o.value)).toEqual(METRIC_FIELDS.map((f) => em.metrics(day)[f]));
+    expect(em.requests.map((r) => r.status)).toEqual([400, 200]);
+    expect(call.stats.upstreamRequests).toBe(2);
+  });
+
+  it("fails with UPSTREAM_AUTH_FAILED when every day is refused for a bad key (8301), without retrying", async () => {
+    const em = await emulator();
+    const error = await failure(provider(em, { apiKey: "wrong-key" }).fetch(query(addDays(today, -3), addDays(today, -2)), callContext(20_000, clock)));
+    expect(error.code).toBe(ErrorCode.UPSTREAM_AUTH_FAILED);
+    expect(error.options.vendorCode).toBe(8301);
+    expect(em.requests.map((r) => r.status)).toEqual([400, 400]);
+  });
+
+  it.each([
+    [17018, ErrorCode.UPSTREAM_AUTH_FAILED],
+    [8302, ErrorCode.UPSTREAM_AUTH_FAILED],
+    [17017, ErrorCode.UPSTREAM_BAD_RESPONSE],
+  ])("maps the vendor error code %i to %s", async (code, expected) => {
+    const em = await emulator();
+    em.inject({ kind: "status", status: 400, body: { code, msg: "vendor text that must not be shown" } });
+    const day = addDays(today, -3);
+    const error = await failure(provider(em).fetch(query(day, day), callContext(20_000, clock)));
+    expect(error.code).toBe(expected);
+    expect(error.message).not.toContain("vendor text");
+    expect(em.requests).toHaveLength(1);
+  });
+
+  it("reports the vendor's bad-parameter envelope as UPSTREAM_BAD_RESPONSE", async () => {
+    const em = await emulator();
+    em.inject({ kind: "status", ...jiandaoyunModule.errorSamples.badParameter });
+    const day = addDays(today, -3);
+    const error = await failure(provider(em).fetch(query(day, day), callContext(20_000, clock)));
+    expect(error.code).toBe(ErrorCode.UPSTREAM_BAD_RESPONSE);
+    expect(em.requests).toHaveLength(1);
+  });
+
+  it("retries an HTTP 429 that carries Retry-After and returns the day", async () => {
+    const em = await emulator();
+    em.inject({ kind: "status", status: 429, body: { code: 8303, msg: "too frequent" }, headers: { "retry-after": "1" } }, 1);
+    const day = addDays(today, -3);
+    const result = await provider(em).fetch(query(day, day), callContext(20_000, clock));
+    expect(result.observations).toHaveLength(METRIC_FIELDS.length);
+    expect(em.requests.map((r) => r.status)).toEqual([429, 200]);
+  });
+
+  it("retries an HTTP 429 without Retry-After and returns the day", async () => {
+    const em = await emulator();
+    em.inject({ kind: "status", status: 429, body: "" }, 1);
+    const day = addDays(today, -3);
+    const result = await provider(em).fetch(query(day, day), callContext(20_000, clock));
+    expect(result.observations).toHaveLength(METRIC_FIELDS.length);
+    expect(em.requests.map((r) => r.status)).toEqual([429, 200]);
+  });
+
+  it("reports UPSTREAM_RATE_LIMITED with the upstream Retry-After when throttling outlasts the retries", async () => {
+    const em = await emulator();
+    em.inject({ kind: "status", status: 429, body: "", headers: { "retry-after": "3" } });
+    const day = addDays(today, -3);
+    const error = await failure(provider(em, { maxRetries: 0 }).fetch(query(day, day), callContext(20_000, clock)));
+    expect(error.code).toBe(ErrorCode.UPSTREAM_RATE_LIMITED);
+    expect(error.options.retryAfterSeconds).toBe(3);
+    expect(em.requests).toHaveLength(1);
+  });
+
+  it("waits at least one second after a frequency limit even when Retry-After says 0", async () => {
+    const em = await emulator();
+    em.inject({ kind: "status", ...jiandaoyunModule.errorSamples.rateLimited, headers: { "retry-after": "0" } });
+    const day = addDays(today, -3);
+    const error = await failure(provider(em, { maxRetries: 0 }).fetch(query(day, day), callContext(20_000, clock)));
+    expect(error.code).toBe(ErrorCode.UPSTREAM_RATE_LIMITED);
+    expect(error.options).toMatchObject({ retryAfterSeconds: 1, vendorCode: 8304 });
+  });
+
+  it("fails with UPSTREAM_UNAVAILABLE after retrying a 5xx", async () => {
+    const em = await emulator();
+    em.inject({ kind: "status", status: 503, body: { code: 503, msg: "busy" } });
+    const day = addDays(today, -3);
+    const error = await failure(provider(em, { maxRetries: 1 }).fetch(query(day, day), callContext(20_000, clock)));
+    expect(error.code).toBe(ErrorCode.UPSTREAM_UNAVAILABLE);
+    expect(em.requests.map((r) => r.status)).toEqual([503, 503]);
+  });
+
+  it("fails with UPSTREAM_TIMEOUT when Jiandaoyun does not answer in time", async () => {
+    const em = await emulator();
+    em.inject({ kind: "hang" });
+    const day = addDays(today, -3);
+    const error = await failure(provider(em, { timeoutMs: 300, maxRetries: 0 }).fetch(query(day, day), callContext(20_000, clock)));
+    expect(error.code).toBe(ErrorCode.UPSTREAM_TIMEOUT);
+    expect(em.requests).toHaveLength(1);
+  });
+
+  it("fails with UPSTREAM_BAD_RESPONSE on a malformed body or a body without a documented metric", async () => {
+    const em = await emulator();
+    const day = addDays(today, -3);
+    em.inject({ kind: "malformed" }, 1);
+    expect((await failure(provider(em).fetch(query(day, day), callContext(20_000, clock)))).code).toBe(ErrorCode.UPSTREAM_BAD_RESPONSE);
+
+    const { bpa: _dropped, ...partial } = em.metrics(day);
+    em.inject({ kind: "status", status: 200, body: { date: day, metrics: partial } }, 1);
+    const error = await failure(provider(em).fetch(query(day, day), callContext(20_000, clock)));
+    expect(error.code).toBe(ErrorCode.UPSTREAM_BAD_RESPONSE);
+    expect(error.message).toContain("bpa");
+    expect(em.requests).toHaveLength(2);
+  });
+
+  it("returns the days that were read and a PARTIAL issue naming the day that failed", async () => {
+    const em = await emulator();
+    em.inject({ kind: "status", status: 503, body: { code: 503, msg: "busy" } }, 1);
+    const from = addDays(today, -4);
+    const to = addDays(today, -2);
+    const result = await provider(em, { maxRetries: 0 }).fetch(query(from, to), callContext(20_000, clock));
+
+    const failedDay = (em.requests.find((r) => r.status === 503)!.body as { date: string }).date;
+    const readDays = eachDay(from, to).filter((d) => d !== failedDay);
+    expect(em.requests).toHaveLength(3);
+    expect([...new Set(result.observations.map((o) => o.start))].sort()).toEqual(readDays);
+    for (const o of result.observations) expect(o.value).toBe(em.metrics(o.start)[o.metric.slice("jiandaoyun.".length) as MetricField]);
+    expect(result.issues).toHaveLength(1);
+    expect(result.issues[0]!.code).toBe(ErrorCode.UPSTREAM_UNAVAILABLE);
+    expect(result.issues[0]!.message).toContain(`1 of 3 days could not be read (${failedDay})`);
+    expect(result.issues[0]!.message).not.toContain(JIANDAOYUN_DEMO_KEY);
+  });
+
+  it("emits only the metrics asked for", async () => {
+    const em = await emulator();
+    const day = addDays(today, -3);
+    const result = await provider(em).fetch({ ...query(day, day), metrics: ["jiandaoyun.data"] }, callContext(20_000, clock));
+    expect(result.observations).toEqual([{ metric: "jiandaoyun.data", dimensions: {}, start: day, end: day, value: em.metrics(day).data, final: true }]);
+  });
+});
