@@ -2,6 +2,7 @@ import { acedataModule } from "./acedata/acedata.provider";
 import { adverityModule } from "./adverity/adverity.provider";
 import { aiStudioModule } from "./aiStudio/aiStudio.provider";
 import { jiandaoyunModule } from "./jiandaoyun/jiandaoyun.provider";
+import { pipefyModule } from "./pipefy/pipefy.provider";
 import type { ProviderModule } from "./module";
 import type { ProviderId, ProviderKey } from "./provider";
 
@@ -10,6 +11,7 @@ export const PROVIDER_MODULES: readonly ProviderModule[] = [
   jiandaoyunModule as unknown as ProviderModule,
   acedataModule as unknown as ProviderModule,
   aiStudioModule as unknown as ProviderModule,
+  pipefyModule as unknown as ProviderModule,
   adverityModule as unknown as ProviderModule,
 ];
 

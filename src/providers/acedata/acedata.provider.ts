@@ -1,5 +1,6 @@
 import { addDays, minDate, todayIn } from "../../common/dates";
 import { TTL } from "../http/datasource";
+import { answersOf, rangeLoader } from "../http/range-loader";
 import type { ProviderModule } from "../module";
 import type { CallContext, Provider, ProviderDeps, ProviderQuery, ProviderResult } from "../provider";
 import { ACEDATA_CATALOG } from "./acedata.catalog";
@@ -8,13 +9,17 @@ import { ACEDATA_DEMO_TOKEN, AceDataEmulator } from "./acedata.emulator";
 import { toObservations, toRecords } from "./acedata.normalize";
 import { AceDataApiUsage } from "./acedata.record";
 import { AceDataSettings } from "./acedata.settings";
+import type { AceDataAggregate } from "./acedata.wire";
 
 export class AceDataProvider implements Provider {
   readonly catalog = ACEDATA_CATALOG;
   private readonly source: AceDataDataSource;
 
+  private readonly loaderName: string;
+
   constructor(settings: AceDataSettings, deps: ProviderDeps) {
     this.source = new AceDataDataSource(settings, deps);
+    this.loaderName = `acedata:${deps.organizationId}`;
   }
 
   async fetch(query: ProviderQuery, call: CallContext): Promise<ProviderResult> {
@@ -26,8 +31,13 @@ export class AceDataProvider implements Provider {
     if (covered.from > covered.to) return empty;
 
     const apiIds = query.where.find((f) => f.key === "api")?.in ?? [];
-    const ttlMs = covered.to <= yesterday ? TTL.final : TTL.fresh;
-    const agg = await this.source.aggregate(covered, apiIds, ttlMs, call);
+    const units = await rangeLoader<readonly string[], AceDataAggregate>(call, this.loaderName, {
+      // An unfiltered key needs every API; otherwise the union of the ids asked for. The usage
+      // service applies each report's own `where` again, so a wider answer is never shown as is.
+      mergeFilters: (filters) => (filters.some((f) => f.length === 0) ? [] : [...new Set(filters.flat())].sort()),
+      fetch: (range, ids, owner) => this.source.aggregate(range, ids, range.to <= yesterday ? TTL.final : TTL.fresh, owner),
+    }).load({ range: covered, filter: apiIds, call });
+    const agg = mergeAggregates(answersOf(units).map((u) => u.answer));
     return {
       observations: toObservations(agg, covered, (d) => d <= yesterday),
       records: query.records ? toRecords(agg, covered) : [],
@@ -35,6 +45,16 @@ export class AceDataProvider implements Provider {
       finalizedThrough: yesterday,
     };
   }
+}
+
+/** Answers of disjoint ranges as one aggregate. */
+function mergeAggregates(answers: readonly AceDataAggregate[]): AceDataAggregate {
+  if (answers.length === 1) return answers[0]!;
+  return {
+    rows: answers.flatMap((a) => a.rows),
+    total: answers.reduce((t, a) => t + a.total, 0),
+    apis: Object.assign({}, ...answers.map((a) => a.apis)),
+  };
 }
 
 export const acedataModule: ProviderModule<AceDataSettings> = {

@@ -1,5 +1,6 @@
 import { addDays, minDate, todayIn } from "../../common/dates";
 import { TTL } from "../http/datasource";
+import { answersOf, rangeLoader } from "../http/range-loader";
 import type { ProviderModule } from "../module";
 import type { CallContext, Provider, ProviderDeps, ProviderQuery, ProviderResult } from "../provider";
 import { ADVERITY_CATALOG } from "./adverity.catalog";
@@ -8,13 +9,17 @@ import { ADVERITY_DEMO_KEY, AdverityEmulator } from "./adverity.emulator";
 import { isWholeMonths, NO_DATASTREAM, select, toObservations, toRecords } from "./adverity.normalize";
 import { AdverityRowUsage } from "./adverity.record";
 import { AdveritySettings } from "./adverity.settings";
+import type { AdverityUsageItem } from "./adverity.wire";
 
 export class AdverityProvider implements Provider {
   readonly catalog = ADVERITY_CATALOG;
   private readonly source: AdverityDataSource;
 
+  private readonly loaderName: string;
+
   constructor(settings: AdveritySettings, deps: ProviderDeps) {
     this.source = new AdverityDataSource(settings, deps);
+    this.loaderName = `adverity:${deps.organizationId}`;
   }
 
   async fetch(query: ProviderQuery, call: CallContext): Promise<ProviderResult> {
@@ -33,7 +38,17 @@ export class AdverityProvider implements Provider {
     const datastreams = query.where.find((f) => f.key === "datastream")?.in ?? [];
     const datastreamIds = datastreams.includes(NO_DATASTREAM) ? [] : datastreams;
 
-    const items = await this.source.usage({ granularity, range: covered, workspaceIds, datastreamIds }, TTL.final, call);
+    type Filter = { workspaceIds: readonly string[]; datastreamIds: readonly string[] };
+    const units = await rangeLoader<Filter, AdverityUsageItem[]>(call, `${this.loaderName}:${granularity}`, {
+      // Per dimension: the union of the ids asked for, or everything when a report asked for all.
+      // That answer holds every report's rows; each report keeps its own below and in the service.
+      mergeFilters: (filters) => ({
+        workspaceIds: union(filters.map((f) => f.workspaceIds)),
+        datastreamIds: union(filters.map((f) => f.datastreamIds)),
+      }),
+      fetch: (range, filter, owner) => this.source.usage({ granularity, range, ...filter }, TTL.final, owner),
+    }).load({ range: covered, filter: { workspaceIds, datastreamIds }, call });
+    const items = answersOf(units).flatMap((u) => u.answer);
     // Filtered again here: the vendor ignores unknown ids, and "(none)" was not sent at all.
     const selected = select(items, granularity, covered, query.where);
     return {
@@ -43,6 +58,11 @@ export class AdverityProvider implements Provider {
       finalizedThrough: yesterday,
     };
   }
+}
+
+/** Union of id lists where an empty list means "all": one empty list makes the union all. */
+function union(lists: ReadonlyArray<readonly string[]>): string[] {
+  return lists.some((l) => l.length === 0) ? [] : [...new Set(lists.flat())].sort();
 }
 
 export const adverityModule: ProviderModule<AdveritySettings> = {

@@ -1,6 +1,7 @@
-import { addDays, chunkRange, minDate, todayIn, type DateRange } from "../../common/dates";
+import { addDays, maxDate, minDate, todayIn, type DateRange } from "../../common/dates";
 import { UpstreamError } from "../../common/errors";
 import { TTL } from "../http/datasource";
+import { rangeLoader } from "../http/range-loader";
 import type { ProviderModule } from "../module";
 import type { CallContext, Provider, ProviderDeps, ProviderQuery, ProviderResult, SourceIssue } from "../provider";
 import { AI_STUDIO_CATALOG } from "./aiStudio.catalog";
@@ -9,14 +10,17 @@ import { AI_STUDIO_DEMO_KEY, AiStudioEmulator } from "./aiStudio.emulator";
 import { toObservations, toRecords } from "./aiStudio.normalize";
 import { AiStudioUsage } from "./aiStudio.record";
 import { AiStudioSettings } from "./aiStudio.settings";
-import { errorBody, MAX_DAYS_PER_CALL } from "./aiStudio.wire";
+import { errorBody, MAX_DAYS_PER_CALL, type AiStudioUsageBody } from "./aiStudio.wire";
 
 export class AiStudioProvider implements Provider {
   readonly catalog = AI_STUDIO_CATALOG;
   private readonly source: AiStudioDataSource;
 
+  private readonly loaderName: string;
+
   constructor(settings: AiStudioSettings, deps: ProviderDeps) {
     this.source = new AiStudioDataSource(settings, deps);
+    this.loaderName = `aiStudio:${deps.organizationId}`;
   }
 
   async fetch(query: ProviderQuery, call: CallContext): Promise<ProviderResult> {
@@ -27,26 +31,29 @@ export class AiStudioProvider implements Provider {
     const covered = { from: query.range.from, to: minDate(query.range.to, today) };
     if (covered.from > covered.to) return result;
 
-    // One call covers at most 31 days (assumed); the chunks run side by side and the provider's
-    // queue bounds how many are in flight.
-    const chunks = chunkRange(covered, MAX_DAYS_PER_CALL);
-    const settled = await Promise.allSettled(
-      chunks.map((chunk) => this.source.usage(chunk, chunk.to <= yesterday ? TTL.final : TTL.fresh, call)),
-    );
+    // One call covers at most 31 days (assumed). The per-request loader merges this range with the
+    // other reports' ranges of the same request, cuts the union into 31-day units and runs them side
+    // by side; the provider's queue bounds how many are in flight.
+    const units = await rangeLoader<null, AiStudioUsageBody>(call, this.loaderName, {
+      mergeFilters: () => null,
+      fetch: (range, _none, owner) => this.source.usage(range, range.to <= yesterday ? TTL.final : TTL.fresh, owner),
+      maxDays: MAX_DAYS_PER_CALL,
+    }).load({ range: covered, filter: null, call });
 
     const failures: Array<{ error: UpstreamError; chunk: DateRange }> = [];
-    settled.forEach((outcome, i) => {
-      const chunk = chunks[i]!;
-      if (outcome.status === "rejected") {
+    for (const unit of units) {
+      // A unit may reach beyond this report's range: only the days asked for are read from it.
+      const chunk = { from: maxDate(unit.range.from, covered.from), to: minDate(unit.range.to, covered.to) };
+      if (!unit.ok) {
         // Our own bugs are not a partial answer: let the service mask them.
-        if (!(outcome.reason instanceof UpstreamError)) throw outcome.reason;
-        failures.push({ error: outcome.reason, chunk });
-        return;
+        if (!(unit.error instanceof UpstreamError)) throw unit.error;
+        failures.push({ error: unit.error, chunk });
+        continue;
       }
-      result.observations.push(...toObservations(outcome.value, chunk, query.metrics, (d) => d <= yesterday));
-      if (query.records) result.records.push(...toRecords(outcome.value));
-    });
-    if (failures.length === chunks.length) throw failures[0]!.error;
+      result.observations.push(...toObservations(unit.answer, chunk, query.metrics, (d) => d <= yesterday));
+      if (query.records) result.records.push(...toRecords(unit.answer).filter((r) => r.date >= chunk.from && r.date <= chunk.to));
+    }
+    if (failures.length === units.length) throw failures[0]!.error;
     result.issues.push(...failures.map(({ error, chunk }) => issueFor(error, chunk)));
     return result;
   }

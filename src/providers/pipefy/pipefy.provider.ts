@@ -1,0 +1,202 @@
+import { addDays, daysInRange, minDate, todayIn, type CalendarDate, type DateRange } from "../../common/dates";
+import { ErrorCode } from "../../common/errors";
+import type { ProviderModule } from "../module";
+import type { CallContext, Observation, Provider, ProviderDeps, ProviderQuery, ProviderResult, SourceIssue } from "../provider";
+import { PIPEFY_CATALOG } from "./pipefy.catalog";
+import { PipefyDataSource } from "./pipefy.datasource";
+import { PIPEFY_DEMO_ORGANIZATION, PIPEFY_DEMO_TOKEN, PipefyEmulator } from "./pipefy.emulator";
+import {
+  breakdownObservations,
+  callsOutsideTop,
+  dailyObservations,
+  dailyRecords,
+  summaryRecords,
+  UPSTREAM_DIMENSION,
+  type BreakdownKey,
+} from "./pipefy.normalize";
+import { asRanges, overlaps, planPeriods, ttlFor, uncoveredDays } from "./pipefy.periods";
+import { PipefyApiUsage } from "./pipefy.record";
+import { PipefySettings } from "./pipefy.settings";
+import type { PeriodFilter, PipefyDaily, PipefySummary } from "./pipefy.wire";
+
+const BREAKDOWN_KEYS: readonly BreakdownKey[] = ["operation", "token"];
+
+/** Rows Pipefy lists per dimension at most, per its document; used when an answer has no `limit`. */
+const DOCUMENTED_TOP_N = 10;
+
+/** One period's breakdowns, and its total when a breakdown was capped (or records want it). */
+interface PeriodBreakdown {
+  period: PeriodFilter;
+  window: DateRange;
+  byKey: ReadonlyArray<readonly [BreakdownKey, PipefySummary]>;
+  total?: PipefySummary;
+}
+
+export class PipefyProvider implements Provider {
+  readonly catalog = PIPEFY_CATALOG;
+  private readonly source: PipefyDataSource;
+
+  constructor(settings: PipefySettings, deps: ProviderDeps) {
+    this.source = new PipefyDataSource(settings, deps);
+  }
+
+  /**
+   * Daily totals when no operation or token is asked for; otherwise per-period breakdowns with their
+   * true windows. Asking for both returns both breakdowns of the same calls, each observation with
+   * its own dimension only: Pipefy has no operation × token cross-tab, and summing the two would
+   * count every call twice.
+   */
+  async fetch(query: ProviderQuery, call: CallContext): Promise<ProviderResult> {
+    // Pipefy counts UTC days; today is still filling up and later days do not exist yet.
+    const today = todayIn("UTC", call.now());
+    const range: DateRange = { from: query.range.from, to: minDate(query.range.to, today) };
+    const result: ProviderResult = { observations: [], records: [], issues: [], finalizedThrough: addDays(today, -1) };
+    if (range.from > range.to) return result;
+
+    const asked = BREAKDOWN_KEYS.filter((k) => query.groupBy.includes(k) || query.where.some((f) => f.key === k));
+    const uuid = await this.source.organizationUuid(call);
+    const periods = planPeriods(range, today);
+    const [daily, breakdowns] = await Promise.all([
+      asked.length === 0 || query.records ? this.daily(uuid, periods, call) : undefined,
+      asked.length > 0 || query.records ? this.breakdowns(uuid, periods, query.records ? BREAKDOWN_KEYS : asked, query.records, call) : undefined,
+    ]);
+
+    if (daily) {
+      result.issues.push(...coverageIssues(range, daily.map((d) => d.window)));
+      if (asked.length === 0) result.observations.push(...dailyObservations(daily, range, today));
+      if (query.records) result.records.push(...dailyRecords(daily, range));
+    }
+    if (breakdowns) {
+      // A window outside the range (should Pipefy's period not be where expected) answers nothing asked.
+      const kept = withoutOverlaps(breakdowns.filter((b) => overlaps(b.window, range)));
+      result.issues.push(...coverageIssues(range, kept.map((b) => b.window)));
+      for (const b of kept) {
+        if (asked.length > 0) {
+          const { observations, issues: periodIssues } = periodObservations(b, asked, range, today);
+          result.observations.push(...observations);
+          result.issues.push(...periodIssues);
+        }
+        if (query.records) {
+          for (const [key, summary] of b.byKey) result.records.push(...summaryRecords(key, summary));
+          if (b.total) result.records.push(...summaryRecords("total", b.total));
+        }
+      }
+    }
+    result.issues = uniqueIssues(result.issues);
+    return result;
+  }
+
+  private daily(uuid: string, periods: readonly PeriodFilter[], call: CallContext): Promise<PipefyDaily[]> {
+    return Promise.all(periods.map((p) => this.source.daily(uuid, p, ttlFor(p, call.now()), call)));
+  }
+
+  private breakdowns(uuid: string, periods: readonly PeriodFilter[], keys: readonly BreakdownKey[], withTotal: boolean, call: CallContext): Promise<PeriodBreakdown[]> {
+    return Promise.all(
+      periods.map(async (period) => {
+        const ttlMs = ttlFor(period, call.now());
+        const byKey = await Promise.all(keys.map(async (k) => [k, await this.source.summary(uuid, period, UPSTREAM_DIMENSION[k], ttlMs, call)] as const));
+        // The top-N cap hides calls; the period total (dimension null) tells how many.
+        const total = withTotal || byKey.some(([, s]) => isCapped(s)) ? await this.source.summary(uuid, period, null, ttlMs, call) : undefined;
+        return { period, window: byKey[0]![1].window, byKey, total };
+      }),
+    );
+  }
+}
+
+/** Observations of one period's breakdowns, with the issues that make them PARTIAL. */
+function periodObservations(b: PeriodBreakdown, keys: readonly BreakdownKey[], range: DateRange, today: CalendarDate): { observations: Observation[]; issues: SourceIssue[] } {
+  const observations: Observation[] = [];
+  const issues: SourceIssue[] = [];
+  const span = `${b.window.from}..${b.window.to}`;
+  if (b.window.from < range.from || b.window.to > range.to) {
+    issues.push(partial(`Pipefy breaks API calls down by ${keys.join(" and ")} per period only: the breakdown covers ${span}, not just ${range.from}..${range.to}`));
+  }
+  for (const [key, summary] of b.byKey) {
+    if (!keys.includes(key)) continue;
+    let other = 0;
+    if (isCapped(summary)) {
+      const plural = key === "operation" ? "operations" : "tokens";
+      const total = b.total!;
+      // For the current month the total is read a moment after the breakdown: calls made in
+      // between land in "(other)", which is as fresh as either answer.
+      const sameWindow = total.window.from === summary.window.from && total.window.to === summary.window.to;
+      other = sameWindow ? callsOutsideTop(summary, total) : -1;
+      if (other > 0) {
+        issues.push(partial(`Pipefy lists only its top ${summary.rows.length} ${plural} for ${span}: the ${other} calls of all other ${plural} are reported together as "(other)"`));
+      } else if (other < 0) {
+        issues.push(partial(`Pipefy lists only its top ${summary.rows.length} ${plural} for ${span}, and its period total does not match them: calls of other ${plural} may be missing`));
+      }
+    }
+    observations.push(...breakdownObservations(key, summary, other, today));
+  }
+  return { observations, issues };
+}
+
+function isCapped(summary: PipefySummary): boolean {
+  return summary.rows.length >= (summary.limit ?? DOCUMENTED_TOP_N);
+}
+
+/**
+ * Pipefy's periods are expected not to overlap, but filterDate is the truth: should two windows
+ * overlap, the wider one is kept so that no call is counted twice. Days this leaves uncovered are
+ * reported by coverageIssues.
+ */
+function withoutOverlaps(breakdowns: readonly PeriodBreakdown[]): PeriodBreakdown[] {
+  const width = (b: PeriodBreakdown) => daysInRange(b.window.from, b.window.to);
+  const kept: PeriodBreakdown[] = [];
+  for (const b of [...breakdowns].sort((x, y) => width(y) - width(x))) {
+    if (!kept.some((k) => overlaps(k.window, b.window))) kept.push(b);
+  }
+  return kept.sort((x, y) => (x.window.from < y.window.from ? -1 : 1));
+}
+
+/** Days of the range no answer covered: too old for Pipefy, or (unexpectedly) between its periods. */
+function coverageIssues(range: DateRange, windows: readonly DateRange[]): SourceIssue[] {
+  const missing = uncoveredDays(range, windows);
+  if (missing.length === 0) return [];
+  const oldest = windows.reduce<CalendarDate | undefined>((o, w) => (o === undefined || w.from < o ? w.from : o), undefined);
+  const tooOld = missing.filter((d) => oldest === undefined || d < oldest);
+  const gaps = missing.filter((d) => oldest !== undefined && d >= oldest);
+  const issues: SourceIssue[] = [];
+  if (tooOld.length > 0) {
+    issues.push({
+      code: ErrorCode.OUT_OF_RETENTION,
+      message: `Pipefy reports API usage for its recent periods only (current month, last month, last 3 months): no data for ${spans(tooOld)}${oldest ? ` (its earliest day is ${oldest})` : ""}`,
+    });
+  }
+  if (gaps.length > 0) issues.push(partial(`No Pipefy period covered ${spans(gaps)}`));
+  return issues;
+}
+
+function spans(days: readonly CalendarDate[]): string {
+  return asRanges(days).map((r) => (r.from === r.to ? r.from : `${r.from}..${r.to}`)).join(", ");
+}
+
+function partial(message: string): SourceIssue {
+  return { code: ErrorCode.UPSTREAM_PARTIAL_DATA, message };
+}
+
+function uniqueIssues(issues: readonly SourceIssue[]): SourceIssue[] {
+  return [...new Map(issues.map((i) => [`${i.code}:${i.message}`, i])).values()];
+}
+
+export const pipefyModule: ProviderModule<PipefySettings> = {
+  catalog: PIPEFY_CATALOG,
+  Settings: PipefySettings,
+  secretFields: ["token"],
+  recordTypes: [PipefyApiUsage],
+  create: (settings, deps) => new PipefyProvider(settings, deps),
+  startEmulator: (options) => new PipefyEmulator(options).start(),
+  demoSettings: (url) => ({ baseUrl: url, token: PIPEFY_DEMO_TOKEN, organizationId: PIPEFY_DEMO_ORGANIZATION.id }),
+  errorSamples: {
+    authFailure: { status: 401, body: { errors: [{ message: "Unauthorized", extensions: { code: "UNAUTHENTICATED" } }] } },
+    badParameter: {
+      status: 200,
+      body: {
+        data: { apiUsageStats: null },
+        errors: [{ message: "Variable $period of type PeriodFilter! was provided invalid value", extensions: { code: "BAD_USER_INPUT" } }],
+      },
+    },
+    rateLimited: { status: 429, body: { errors: [{ message: "Too many requests", extensions: { code: "TOO_MANY_REQUESTS" } }] } },
+  },
+};
