@@ -12,7 +12,7 @@ import type { RequestContext } from "../context";
 import { buildUsageGraphSchema } from "../graphql/schema";
 import { OrganizationRegistry } from "../organizations/organization.registry";
 import { OrganizationService } from "../organizations/organization.service";
-import { createCache, type UpstreamCache } from "../providers/http/cache";
+import { createCache, RedisCache, type UpstreamCache } from "../providers/http/cache";
 import { QueueRegistry } from "../providers/http/queue";
 import { UsageService } from "../usage/usage.service";
 import { exampleQuery } from "./example-query";
@@ -45,7 +45,8 @@ export async function createServer(config: Config, options: ServerOptions = {}):
   const log = options.log ?? createLogger(config.log.level);
   const now = options.now ?? Date.now;
   const cache = await createCache(config.cache.url, log);
-  const queues = new QueueRegistry();
+  // With a Redis cache, the rate-limit state lives in the same Redis: replicas share one budget.
+  const queues = new QueueRegistry(cache instanceof RedisCache ? cache.client : undefined);
   const registry = new OrganizationRegistry(config.organizations, { cache, queues, log });
   const services = {
     organizations: new OrganizationService(registry),

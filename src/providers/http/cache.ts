@@ -1,4 +1,6 @@
+import Redis from "ioredis";
 import { LRUCache } from "lru-cache";
+import type { Logger } from "../../common/logger";
 
 /** Cache of parsed upstream responses. Keys never hold a credential in clear (see datasource). */
 export interface UpstreamCache {
@@ -16,7 +18,7 @@ export class MemoryCache implements UpstreamCache {
   private readonly lru: LRUCache<string, { v: unknown }>;
 
   constructor(maxEntries = 10_000) {
-    this.lru = new LRUCache({ max: maxEntries, ttlAutopurge: false });
+    this.lru = new LRUCache({ max: maxEntries });
   }
 
   async get(key: string): Promise<unknown | undefined> {
@@ -36,8 +38,95 @@ export class MemoryCache implements UpstreamCache {
   }
 }
 
+/**
+ * Redis, shared by every replica. When Redis cannot be reached the server keeps answering: reads and
+ * writes fall back to a process-local LRU (so a Redis outage costs extra upstream calls, never an
+ * error), and /readyz reports the cache as degraded until Redis answers again.
+ */
+export class RedisCache implements UpstreamCache {
+  readonly kind = "redis" as const;
+  private readonly fallback = new MemoryCache();
+  private up = true;
+
+  constructor(readonly client: Redis, private readonly log: Logger, private readonly prefix = "usagegraph:cache:") {
+    client.on("error", () => this.markDown());
+    client.on("ready", () => {
+      if (!this.up) log.info("redis cache reachable again");
+      this.up = true;
+    });
+  }
+
+  async get(key: string): Promise<unknown | undefined> {
+    if (this.up) {
+      try {
+        const text = await this.client.get(this.prefix + key);
+        return text === null ? undefined : JSON.parse(text);
+      } catch {
+        this.markDown();
+      }
+    }
+    return this.fallback.get(key);
+  }
+
+  async set(key: string, value: unknown, ttlMs: number): Promise<void> {
+    if (ttlMs <= 0) return;
+    if (this.up) {
+      try {
+        await this.client.set(this.prefix + key, JSON.stringify(value), "PX", Math.ceil(ttlMs));
+        return;
+      } catch {
+        this.markDown();
+      }
+    }
+    await this.fallback.set(key, value, ttlMs);
+  }
+
+  async healthy(): Promise<boolean> {
+    try {
+      await this.client.ping();
+      this.up = true;
+    } catch {
+      this.markDown();
+    }
+    return this.up;
+  }
+
+  async close(): Promise<void> {
+    this.client.disconnect();
+    await this.fallback.close();
+  }
+
+  private markDown(): void {
+    if (this.up) this.log.warn("redis cache unreachable: using the in-process cache until it is back");
+    this.up = false;
+  }
+}
+
+/**
+ * A Redis client that fails fast while Redis is away (no offline queue, bounded command time),
+ * so neither the cache nor the shared rate limits ever hold a request hostage.
+ */
+export function redisClient(url: string): Redis {
+  return new Redis(url, {
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 0,
+    commandTimeout: 500,
+    connectTimeout: 1_000,
+    lazyConnect: false,
+    retryStrategy: (attempt) => Math.min(attempt * 200, 2_000),
+  });
+}
+
 /** The cache backend named by `cache.url`. */
-export async function createCache(url: string, _log: unknown): Promise<UpstreamCache> {
+export async function createCache(url: string, log: Logger): Promise<UpstreamCache> {
   if (url === "memory://" || url === "") return new MemoryCache();
-  throw new Error(`cache backend ${url.split(":")[0]} is not available in this build`);
+  const client = redisClient(url);
+  // Wait briefly for the first connection so the first requests use Redis; start regardless.
+  await new Promise<void>((resolve) => {
+    const done = () => resolve();
+    client.once("ready", done);
+    client.once("error", done);
+    setTimeout(done, 1_000).unref();
+  });
+  return new RedisCache(client, log);
 }

@@ -1,4 +1,5 @@
 import Bottleneck from "bottleneck";
+import type Redis from "ioredis";
 import { ErrorCode, UpstreamError } from "../../common/errors";
 
 export interface QueueSettings {
@@ -17,20 +18,36 @@ export interface QueueSettings {
  * the one that was refused, because the limit is the credential's, not the call's.
  */
 export class ProviderQueue {
-  private readonly limiter: Bottleneck;
+  private readonly local: Bottleneck;
+  /** Shared through Redis by every replica using the same credential; undefined without Redis. */
+  private readonly shared?: Bottleneck;
   private pausedUntil = 0;
   readonly minTimeMs: number;
 
-  constructor(readonly name: string, settings: QueueSettings) {
+  constructor(readonly name: string, settings: QueueSettings, redis?: { connection: Bottleneck.IORedisConnection; id: string }) {
     // Spacing starts exactly 1/rate apart is not enough: a rate limit is judged where requests
     // arrive, and connection set-up jitters by tens of ms. 10% margin keeps arrivals under it.
     this.minTimeMs = settings.requestsPerSecond ? Math.ceil((1000 / settings.requestsPerSecond) * 1.1) : 0;
-    this.limiter = new Bottleneck({
+    const options: Bottleneck.ConstructorOptions = {
       maxConcurrent: settings.maxConcurrent ?? null,
       minTime: this.minTimeMs,
       highWater: settings.maxQueued,
       strategy: Bottleneck.strategy.OVERFLOW,
-    });
+    };
+    this.local = new Bottleneck(options);
+    if (redis) {
+      // Bottleneck keeps the pacing and concurrency state in Redis under `id`, so N replicas together
+      // stay under the vendor's limit. `timeout` frees a slot if a replica dies mid-call.
+      this.shared = new Bottleneck({ ...options, id: redis.id, datastore: "ioredis", connection: redis.connection, clearDatastore: false, timeout: 60_000 });
+      // Bottleneck reports Redis trouble as events and through its `ready` promise; nobody else
+      // awaits either, so both are handled here (schedule() falls back to local pacing meanwhile).
+      this.shared.on("error", () => undefined);
+      this.shared.ready().catch(() => undefined);
+    }
+  }
+
+  private get limiter(): Bottleneck {
+    return this.shared ?? this.local;
   }
 
   /** Calls waiting to start. */
@@ -55,26 +72,35 @@ export class ProviderQueue {
   async schedule<T>(deadline: number, task: () => Promise<T>): Promise<T> {
     const earliestStart = Math.max(Date.now() + this.queued * this.minTimeMs, this.pausedUntil);
     if (earliestStart >= deadline) throw deadlineExceeded(this.name);
+    const job = async () => {
+      const wait = this.pausedUntil - Date.now();
+      if (wait > 0) {
+        if (Date.now() + wait >= deadline) throw deadlineExceeded(this.name);
+        await new Promise((resolve) => setTimeout(resolve, wait));
+      }
+      if (Date.now() >= deadline) throw deadlineExceeded(this.name);
+      return task();
+    };
+    let started = false;
+    const tracked = () => {
+      started = true;
+      return job();
+    };
     try {
-      return await this.limiter.schedule(async () => {
-        const wait = this.pausedUntil - Date.now();
-        if (wait > 0) {
-          if (Date.now() + wait >= deadline) throw deadlineExceeded(this.name);
-          await new Promise((resolve) => setTimeout(resolve, wait));
-        }
-        if (Date.now() >= deadline) throw deadlineExceeded(this.name);
-        return task();
-      });
+      return await this.limiter.schedule(tracked);
     } catch (error) {
       if (error instanceof Bottleneck.BottleneckError) {
         throw new UpstreamError(ErrorCode.DEADLINE_EXCEEDED, `${this.name}: too many calls are waiting; try again shortly`);
       }
+      // Redis is unreachable (the job never started): pace locally rather than fail the call.
+      if (this.shared && !started && !(error instanceof UpstreamError)) return this.local.schedule(job);
       throw error;
     }
   }
 
   async stop(): Promise<void> {
-    await this.limiter.stop({ dropWaitingJobs: true }).catch(() => undefined);
+    await this.local.stop({ dropWaitingJobs: true }).catch(() => undefined);
+    await this.shared?.stop({ dropWaitingJobs: true }).catch(() => undefined);
   }
 }
 
@@ -88,11 +114,20 @@ function deadlineExceeded(name: string): UpstreamError {
 /** One queue per provider credential, for the whole process. */
 export class QueueRegistry {
   private readonly queues = new Map<string, ProviderQueue>();
+  private readonly connection?: Bottleneck.IORedisConnection;
+
+  /** With a Redis client, every queue's state is shared with the other replicas using that Redis. */
+  constructor(redis?: Redis) {
+    if (redis) {
+      this.connection = new Bottleneck.IORedisConnection({ client: redis });
+      this.connection.on("error", () => undefined);
+    }
+  }
 
   get(key: string, name: string, settings: QueueSettings): ProviderQueue {
     let queue = this.queues.get(key);
     if (!queue) {
-      queue = new ProviderQueue(name, settings);
+      queue = new ProviderQueue(name, settings, this.connection ? { connection: this.connection, id: `usagegraph:queue:${key}` } : undefined);
       this.queues.set(key, queue);
     }
     return queue;
@@ -104,5 +139,7 @@ export class QueueRegistry {
 
   async stop(): Promise<void> {
     await Promise.all(this.all().map((q) => q.stop()));
+    // Clears Bottleneck's heartbeats and closes its subscriber connection (the client is the cache's).
+    await this.connection?.disconnect(false);
   }
 }

@@ -63,8 +63,13 @@ export class PipefyDataSource extends HttpDataSource {
 
   /** The organization's UUID, which the usage queries take, from its configured numeric id. */
   async organizationUuid(call: CallContext): Promise<string> {
-    // Concurrent first lookups share one upstream call (in-flight sharing); later ones use the memo.
-    this.uuid ??= await this.execute(OrganizationUuidDocument, { id: this.config.organizationId }, TTL.final, call, parseOrganizationUuid);
+    // Concurrent first lookups share one upstream call (in-flight sharing); later ones use the memo,
+    // which counts for the report as an answer served without an upstream call.
+    if (this.uuid !== undefined) {
+      call.stats.cachedResponses++;
+      return this.uuid;
+    }
+    this.uuid = await this.execute(OrganizationUuidDocument, { id: this.config.organizationId }, TTL.final, call, parseOrganizationUuid);
     return this.uuid;
   }
 
