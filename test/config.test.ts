@@ -49,7 +49,7 @@ describe("configuration", () => {
     [{ organizations: [] }, "organizations: at least one organization is required"],
     [{ ...base(), server: { port: 70000 } }, "server.port: port must not be greater than 65535"],
     [{ ...base(), cache: { url: "memcached://x" } }, "cache.url: url must be memory:// or redis://host:port/db"],
-    [{ ...base(), colour: "blue" }, "colour: unknown field; expected one of server, auth, cache, organizations, limits, log"],
+    [{ ...base(), colour: "blue" }, "colour: unknown field; expected one of server, auth, cache, organizations, limits, log, graphql"],
     [{ organizations: [{ id: "a", name: "A", providers: { stripe: {} } }] }, "organizations[0].providers.stripe: unknown provider"],
     [{ organizations: [{ id: "a", name: "A", providers: { acedata: { baseUrl: "http://x", token: "t", tokn: "typo" } } }] }, "organizations[0].providers.acedata.tokn: property tokn should not exist"],
     [{ organizations: [{ id: "a", name: "A" }, { id: "a", name: "B" }] }, 'organizations[1].id: "a" is used twice'],

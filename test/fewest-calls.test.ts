@@ -28,7 +28,7 @@ describe("fewest upstream calls", () => {
   }
 
   beforeAll(async () => {
-    demo = await startDemo({}, { port: 0 });
+    demo = await startDemo({ USAGEGRAPH_LOG_LEVEL: "silent" }, { port: 0 });
   });
   afterAll(async () => {
     await Promise.all(servers.map((s) => s.stop()));
@@ -114,7 +114,7 @@ describe("fewest upstream calls", () => {
     beforeAll(async () => {
       redis = await startRedis();
       const raw = JSON.parse(JSON.stringify(demo.config));
-      shared = resolveConfig({ server: raw.server, organizations: raw.organizations, cache: { url: redis.url } }, {}, { demo: true });
+      shared = resolveConfig({ server: raw.server, organizations: raw.organizations, cache: { url: redis.url }, log: raw.log }, {}, { demo: true });
     });
     afterAll(() => redis.stop());
 

@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import {
   ArrayNotEmpty,
   IsArray,
+  IsBoolean,
   IsIn,
   IsInt,
   IsNotEmpty,
@@ -16,7 +17,7 @@ import {
 } from "class-validator";
 import type { ProviderKey } from "../providers/provider";
 import { MODULES_BY_KEY } from "../providers/registry";
-import { BaseProviderSettings, RateLimitSettings } from "../providers/settings";
+import { BaseProviderSettings, CircuitBreakerSettings, RateLimitSettings } from "../providers/settings";
 
 export interface ApiKeyConfig {
   readonly name: string;
@@ -39,8 +40,25 @@ export interface Config {
   readonly organizations: readonly OrganizationConfig[];
   readonly limits: { readonly deadlineMs: number };
   readonly log: { readonly level: string };
+  readonly graphql: GraphQLLimits;
   /** Built-in emulators serve the providers (no config given). */
   readonly demo: boolean;
+}
+
+/** Operation limits, checked before any resolver runs, and what the endpoint reveals. */
+export interface GraphQLLimits {
+  /** Schema introspection (`__schema`); `_service` for composition is always served. */
+  readonly introspection: boolean;
+  readonly maxDepth: number;
+  readonly maxAliases: number;
+  readonly maxTokens: number;
+  readonly maxDirectives: number;
+  /** graphql-armor's per-field cost. */
+  readonly maxCost: number;
+  /** Upstream fan-out: the sum over usage/records fields of providers × days. */
+  readonly maxFanOut: number;
+  /** Stack traces in error responses: for local debugging only. */
+  readonly debug: boolean;
 }
 
 /** A configuration that cannot be used: the message names the field, never a secret's value. */
@@ -89,6 +107,43 @@ class LimitsSection {
 class LogSection {
   @IsIn(["fatal", "error", "warn", "info", "debug", "trace", "silent"])
   level: string = "info";
+}
+
+class GraphQLSection {
+  @IsOptional()
+  @IsBoolean()
+  introspection?: boolean;
+
+  @IsInt()
+  @Min(2)
+  @Max(50)
+  maxDepth: number = 12;
+
+  @IsInt()
+  @Min(1)
+  @Max(1_000)
+  maxAliases: number = 15;
+
+  @IsInt()
+  @Min(100)
+  @Max(100_000)
+  maxTokens: number = 3_000;
+
+  @IsInt()
+  @Min(1)
+  @Max(1_000)
+  maxDirectives: number = 25;
+
+  @IsInt()
+  @Min(100)
+  maxCost: number = 10_000;
+
+  @IsInt()
+  @Min(1)
+  maxFanOut: number = 4_000;
+
+  @IsBoolean()
+  debug: boolean = false;
 }
 
 class OrganizationSection {
@@ -144,7 +199,7 @@ export function loadConfigFile(argv: readonly string[], env: NodeJS.ProcessEnv):
 export function resolveConfig(raw: unknown, env: NodeJS.ProcessEnv, options: { demo?: boolean } = {}): Config {
   if (!isObject(raw)) throw new ConfigError("config must be a JSON object");
   const doc = substitute(raw, env, "") as Record<string, unknown>;
-  rejectUnknown(doc, ["server", "auth", "cache", "organizations", "limits", "log"], "");
+  rejectUnknown(doc, ["server", "auth", "cache", "organizations", "limits", "log", "graphql"], "");
 
   const server = section(ServerSection, doc.server, "server");
   if (env.PORT !== undefined && env.PORT !== "") {
@@ -155,6 +210,13 @@ export function resolveConfig(raw: unknown, env: NodeJS.ProcessEnv, options: { d
   const cache = section(CacheSection, doc.cache, "cache");
   const limits = section(LimitsSection, doc.limits, "limits");
   const log = section(LogSection, { ...(isObject(doc.log) ? doc.log : {}), ...(env.USAGEGRAPH_LOG_LEVEL ? { level: env.USAGEGRAPH_LOG_LEVEL } : {}) }, "log");
+
+  const graphqlSection = section(GraphQLSection, doc.graphql, "graphql");
+  // Introspection helps people exploring in an IDE; production hides the schema unless asked to.
+  const graphql: GraphQLLimits = {
+    ...graphqlSection,
+    introspection: graphqlSection.introspection ?? (options.demo === true || env.NODE_ENV !== "production"),
+  };
 
   if (!Array.isArray(doc.organizations) || doc.organizations.length === 0) {
     throw new ConfigError("organizations: at least one organization is required");
@@ -182,7 +244,7 @@ export function resolveConfig(raw: unknown, env: NodeJS.ProcessEnv, options: { d
   if (!auth && !isLoopback(server.host)) {
     throw new ConfigError(`auth: required when server.host is not loopback (${server.host}); without it anyone who can reach the server reads every organization`);
   }
-  return deepFreeze({ server, auth, cache, organizations, limits, log, demo: options.demo ?? false });
+  return deepFreeze({ server, auth, cache, organizations, limits, log, graphql, demo: options.demo ?? false });
 }
 
 function organization(raw: unknown, path: string): OrganizationConfig {
@@ -195,6 +257,7 @@ function organization(raw: unknown, path: string): OrganizationConfig {
       if (!module) throw new ConfigError(`${path}.providers.${key}: unknown provider; known: ${[...MODULES_BY_KEY.keys()].join(", ")}`);
       const settings = section(module.Settings, value, `${path}.providers.${key}`, (s) => {
         if (s.rateLimit !== undefined) s.rateLimit = Object.assign(new RateLimitSettings(), s.rateLimit);
+        if (s.circuitBreaker !== undefined) s.circuitBreaker = Object.assign(new CircuitBreakerSettings(), s.circuitBreaker);
       });
       providers[key as ProviderKey] = settings;
     }

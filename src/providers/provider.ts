@@ -162,6 +162,17 @@ export interface ProviderDeps {
   cache: UpstreamCache;
   queues: QueueRegistry;
   log: Logger;
+  /** Where upstream calls, cache answers and breaker states are counted (Prometheus). */
+  metrics?: UpstreamMetrics;
+}
+
+/** What the datasource base reports for /metrics. */
+export interface UpstreamMetrics {
+  /** One upstream HTTP attempt: outcome is "ok" or the contract code. */
+  upstreamCall(provider: ProviderKey, outcome: string, seconds: number): void;
+  cacheLookup(provider: ProviderKey, hit: boolean): void;
+  queueWait(provider: ProviderKey, seconds: number): void;
+  breakerState(provider: ProviderKey, organizationId: string, state: "closed" | "open" | "half_open"): void;
 }
 
 export interface EmulatorHandle {

@@ -14,6 +14,21 @@ export class RateLimitSettings {
   maxConcurrent?: number;
 }
 
+/** When a provider's circuit opens, and when it probes again. */
+export class CircuitBreakerSettings {
+  /** Consecutive failed calls (after their retries) that open the circuit. */
+  @IsInt()
+  @Min(1)
+  @Max(100)
+  failures: number = 5;
+
+  /** How long the circuit stays open before one probe call is let through. */
+  @IsInt()
+  @Min(100)
+  @Max(600_000)
+  halfOpenAfterMs: number = 15_000;
+}
+
 /** What every provider section of the config holds beside its credentials. */
 export class BaseProviderSettings implements HttpSettings {
   @IsUrl({ require_tld: false, require_protocol: true, protocols: ["http", "https"] }, { message: "baseUrl must be an http(s) URL" })
@@ -32,4 +47,8 @@ export class BaseProviderSettings implements HttpSettings {
   @IsOptional()
   @ValidateNested()
   rateLimit?: RateLimitSettings;
+
+  @IsOptional()
+  @ValidateNested()
+  circuitBreaker?: CircuitBreakerSettings;
 }

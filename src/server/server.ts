@@ -19,6 +19,8 @@ import { exampleQuery } from "./example-query";
 import { maskErrors } from "./error-masking";
 import { graphiqlLandingPage } from "./landing-page";
 import { ServerMetrics } from "./metrics";
+import { fanOutLimit } from "./fan-out";
+import { ApolloArmor } from "@escape.tech/graphql-armor";
 
 const MAX_BODY_BYTES = 1_000_000;
 
@@ -47,25 +49,39 @@ export async function createServer(config: Config, options: ServerOptions = {}):
   const cache = await createCache(config.cache.url, log);
   // With a Redis cache, the rate-limit state lives in the same Redis: replicas share one budget.
   const queues = new QueueRegistry(cache instanceof RedisCache ? cache.client : undefined);
-  const registry = new OrganizationRegistry(config.organizations, { cache, queues, log });
+  const metrics = new ServerMetrics(queues);
+  const registry = new OrganizationRegistry(config.organizations, { cache, queues, log, metrics });
   const services = {
     organizations: new OrganizationService(registry),
     usage: new UsageService({ deadlineMs: config.limits.deadlineMs, now }),
   };
   const authenticator = config.auth ? new ApiKeyAuthenticator(config.auth.apiKeys) : null;
-  const metrics = new ServerMetrics();
   const { schema } = await buildUsageGraphSchema();
 
   const httpServer = createHttpServer();
+  const limits = config.graphql;
+  // Depth, aliases, tokens, directives and per-field cost: refused (HTTP 400) before execution.
+  const armor = new ApolloArmor({
+    maxDepth: { n: limits.maxDepth, ignoreIntrospection: true, flattenFragments: true },
+    maxAliases: { n: limits.maxAliases },
+    maxTokens: { n: limits.maxTokens },
+    maxDirectives: { n: limits.maxDirectives },
+    costLimit: { maxCost: limits.maxCost, ignoreIntrospection: true },
+    // Field suggestions ("did you mean") would reveal the schema when introspection is off.
+    blockFieldSuggestion: { enabled: !limits.introspection },
+  }).protect();
   const apollo = new ApolloServer<RequestContext>({
     schema,
     logger: log,
     formatError: maskErrors(log),
-    includeStacktraceInErrorResponses: false,
+    includeStacktraceInErrorResponses: limits.debug,
     allowBatchedHttpRequests: false,
-    introspection: true,
+    introspection: limits.introspection,
     csrfPrevention: true,
+    validationRules: armor.validationRules,
     plugins: [
+      ...armor.plugins,
+      fanOutLimit(limits.maxFanOut),
       ApolloServerPluginDrainHttpServer({ httpServer, stopGracePeriodMillis: 10_000 }),
       ApolloServerPluginInlineTraceDisabled(),
       graphiqlLandingPage(exampleQuery(config.organizations[0]!.id, now())),

@@ -23,12 +23,12 @@ export async function startServer(options: { config?: Config; env?: NodeJS.Proce
   let demo: Demo | undefined;
   let config = options.config;
   if (!config) {
-    demo = await startDemo({ ...options.env }, { port: 0 });
+    demo = await startDemo({ USAGEGRAPH_LOG_LEVEL: process.env.USAGEGRAPH_LOG_LEVEL, ...options.env }, { port: 0 });
     config = demo.config;
     if (options.mutate) {
       const raw = JSON.parse(JSON.stringify(config));
       options.mutate(raw);
-      config = resolveConfig({ server: raw.server, auth: raw.auth ?? undefined, organizations: raw.organizations, limits: raw.limits, log: raw.log }, options.env ?? {}, { demo: true });
+      config = resolveConfig({ server: raw.server, auth: raw.auth ?? undefined, organizations: raw.organizations, limits: raw.limits, log: raw.log, cache: raw.cache, graphql: raw.graphql }, options.env ?? {}, { demo: true });
     }
   }
   const server = await createServer(config);

@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
-import { DelegateBackoff, handleWhen, retry } from "cockatiel";
+import { BrokenCircuitError, circuitBreaker, CircuitState, ConsecutiveBreaker, DelegateBackoff, handleWhen, retry, type CircuitBreakerPolicy } from "cockatiel";
 import { ErrorCode, UpstreamError } from "../../common/errors";
-import type { CallContext, ProviderCatalog, ProviderDeps } from "../provider";
+import type { CallContext, ProviderCatalog, ProviderDeps, UpstreamMetrics } from "../provider";
 import type { UpstreamCache } from "./cache";
 import type { ProviderQueue } from "./queue";
 import { parseRetryAfter } from "./retry-after";
@@ -12,6 +12,7 @@ export interface HttpSettings {
   timeoutMs: number;
   maxRetries: number;
   rateLimit?: { requestsPerSecond?: number; maxConcurrent?: number };
+  circuitBreaker?: { failures: number; halfOpenAfterMs: number };
 }
 
 export interface UpstreamRequest {
@@ -50,6 +51,16 @@ export abstract class HttpDataSource {
   private readonly cache: UpstreamCache;
   private readonly scope: string;
   private readonly inFlight = new Map<string, Promise<unknown>>();
+  private readonly metrics?: UpstreamMetrics;
+  /** Tokens of the credential that must never reach a log line, even echoed by a vendor. */
+  private readonly secret: string;
+  /**
+   * Opens after repeated failed calls (each after its retries) of this credential, so that a vendor
+   * in trouble is not hammered and callers fail fast with UPSTREAM_UNAVAILABLE; after a while it
+   * lets one probe through (half-open) and closes again when that succeeds. Failures that say
+   * nothing about the vendor's health (bad credentials, bad parameters, our deadline) do not count.
+   */
+  private readonly breaker: CircuitBreakerPolicy;
 
   protected constructor(
     protected readonly catalog: ProviderCatalog,
@@ -59,6 +70,19 @@ export abstract class HttpDataSource {
     deps: ProviderDeps,
   ) {
     this.cache = deps.cache;
+    this.metrics = deps.metrics;
+    this.secret = credential;
+    const breakerSettings = settings.circuitBreaker ?? { failures: 5, halfOpenAfterMs: 15_000 };
+    this.breaker = circuitBreaker(
+      handleWhen((e) => e instanceof UpstreamError && (e.code === ErrorCode.UPSTREAM_UNAVAILABLE || e.code === ErrorCode.UPSTREAM_TIMEOUT)),
+      { halfOpenAfter: breakerSettings.halfOpenAfterMs, breaker: new ConsecutiveBreaker(breakerSettings.failures) },
+    );
+    this.breaker.onStateChange((state) => {
+      const name = state === CircuitState.Open || state === CircuitState.Isolated ? "open" : state === CircuitState.HalfOpen ? "half_open" : "closed";
+      deps.log.warn({ provider: catalog.key, organization: deps.organizationId, breaker: name }, "circuit breaker state changed");
+      this.metrics?.breakerState(catalog.key, deps.organizationId, name);
+    });
+    this.metrics?.breakerState(catalog.key, deps.organizationId, "closed");
     const credentialHash = sha256(`${settings.baseUrl}\n${credential}`).slice(0, 24);
     // Cache entries are per organization and credential: two organizations never share answers.
     this.scope = `${catalog.key}:${sha256(`${deps.organizationId}\n${credentialHash}`).slice(0, 24)}`;
@@ -117,6 +141,7 @@ export abstract class HttpDataSource {
   protected async request<T>(req: UpstreamRequest, call: CallContext, parse: (body: unknown) => T): Promise<T> {
     const key = this.cacheKey(req);
     const cached = req.ttlMs > 0 ? await this.cache.get(key).catch(() => undefined) : undefined;
+    if (req.ttlMs > 0) this.metrics?.cacheLookup(this.catalog.key, cached !== undefined);
     if (cached !== undefined) {
       call.stats.cachedResponses++;
       return parse(cached);
@@ -126,11 +151,27 @@ export abstract class HttpDataSource {
     if (shared) {
       call.stats.cachedResponses++;
     } else {
-      shared = this.fetchWithRetries(req, call, parse).finally(() => this.inFlight.delete(key));
+      shared = this.fetchGuarded(req, call, parse).finally(() => this.inFlight.delete(key));
       this.inFlight.set(key, shared);
       shared.then((body) => (req.ttlMs > 0 ? this.cache.set(key, body, req.ttlMs) : undefined)).catch(() => undefined);
     }
     return parse(await raceDeadline(shared, call));
+  }
+
+  /** The call behind the circuit breaker: while it is open, fail fast without touching the vendor. */
+  private async fetchGuarded<T>(req: UpstreamRequest, call: CallContext, parse: (body: unknown) => T): Promise<unknown> {
+    try {
+      return await this.breaker.execute(() => this.fetchWithRetries(req, call, parse));
+    } catch (error) {
+      if (error instanceof BrokenCircuitError) {
+        throw new UpstreamError(
+          ErrorCode.UPSTREAM_UNAVAILABLE,
+          `${this.catalog.name} is failing repeatedly: calls are paused for a while (circuit open)`,
+          { retryAfterSeconds: Math.ceil((this.settings.circuitBreaker?.halfOpenAfterMs ?? 15_000) / 1000) },
+        );
+      }
+      throw error;
+    }
   }
 
   private async fetchWithRetries<T>(req: UpstreamRequest, call: CallContext, parse: (body: unknown) => T): Promise<unknown> {
@@ -149,7 +190,13 @@ export abstract class HttpDataSource {
       }),
       { maxAttempts: this.settings.maxRetries, backoff: new DelegateBackoff(() => nextDelay) },
     );
-    return policy.execute(() => this.queue.schedule(call.deadline, () => this.fetchOnce(req, call, parse)));
+    return policy.execute(() => {
+      const queued = Date.now();
+      return this.queue.schedule(call.deadline, () => {
+        this.metrics?.queueWait(this.catalog.key, (Date.now() - queued) / 1000);
+        return this.fetchOnce(req, call, parse);
+      });
+    });
   }
 
   private async fetchOnce<T>(req: UpstreamRequest, call: CallContext, parse: (body: unknown) => T): Promise<unknown> {
@@ -197,20 +244,32 @@ export abstract class HttpDataSource {
   }
 
   private logCall(req: UpstreamRequest, call: CallContext, started: number, status?: number, failure?: UpstreamError, cause?: unknown): void {
+    const seconds = (Date.now() - started) / 1000;
+    this.metrics?.upstreamCall(this.catalog.key, failure?.code ?? "ok", seconds);
     // The path only: a query string can carry identifiers, and headers carry the credential.
-    call.log.debug(
+    call.log.info(
       {
         provider: this.catalog.key,
         method: req.method,
         path: req.path,
         status,
-        latencyMs: Date.now() - started,
+        latencyMs: Math.round(seconds * 1000),
         code: failure?.code,
-        vendorCode: failure?.options.vendorCode,
+        vendorCode: this.loggableVendorCode(failure?.options.vendorCode),
         cause: cause instanceof Error ? cause.name : undefined,
       },
       "upstream call",
     );
+  }
+
+  /**
+   * A vendor's error code is worth logging (8304, invalid_token), but it comes from the upstream
+   * body: only a short plain token is kept, and never one that holds the credential.
+   */
+  private loggableVendorCode(code: string | number | undefined): string | number | undefined {
+    if (typeof code === "number") return Number.isFinite(code) ? code : undefined;
+    if (typeof code !== "string" || !/^[A-Za-z0-9_.-]{1,40}$/.test(code)) return undefined;
+    return this.secret.length >= 4 && (code.includes(this.secret) || this.secret.includes(code) && code.length >= 8) ? undefined : code;
   }
 
   private cacheKey(req: UpstreamRequest): string {
