@@ -167,7 +167,7 @@ export async function createServer(config: Config, options: ServerOptions = {}):
     });
     timer();
     for (const [key, value] of response.headers) res.setHeader(key, value);
-    res.statusCode = response.status ?? 200;
+    res.statusCode = clientErrorStatus(response) ?? response.status ?? 200;
     if (response.body.kind === "complete") {
       res.end(response.body.string);
       return;
@@ -216,6 +216,24 @@ function providerErrorsPlugin(): ApolloServerPlugin<RequestContext> {
       };
     },
   };
+}
+
+const REQUEST_ERROR_CODES = new Set(["GRAPHQL_PARSE_FAILED", "GRAPHQL_VALIDATION_FAILED", "BAD_USER_INPUT"]);
+
+/**
+ * A request refused before execution is the client's fault: HTTP 400. graphql-armor's token limit
+ * replaces the parser, and its refusals (and, with it installed, plain syntax errors) reach Apollo
+ * as unexpected errors answered with 500; this puts the status right when no data was produced.
+ */
+function clientErrorStatus(response: { status?: number; body: { kind: string; string?: string } }): number | undefined {
+  if (response.status !== 500 || response.body.kind !== "complete") return undefined;
+  try {
+    const body = JSON.parse(response.body.string!) as { data?: unknown; errors?: Array<{ extensions?: { code?: string } }> };
+    const refused = body.data === undefined && body.errors?.length && body.errors.every((e) => REQUEST_ERROR_CODES.has(String(e.extensions?.code)));
+    return refused ? 400 : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 function requestError(message: string): unknown {

@@ -122,7 +122,7 @@ export class UsageService {
         const query = plan(catalog);
         const stats: CallStats = { upstreamRequests: 0, cachedResponses: 0 };
         if (!query) return { catalog, result: undefined, status: status(catalog.id, SourceState.OK, stats, null) };
-        return this.runOne(provider, query, { deadline, signal, stats, loaders: scope.loaders, log: scope.log.child({ provider: catalog.key }), now: this.options.now }, scope, path);
+        return this.runOne(provider, query, { deadline, signal, stats, loaders: scope.loaders, log: scope.log.child({ organization: org.id, provider: catalog.key }), now: this.options.now }, scope, path);
       }),
     );
   }
@@ -143,7 +143,8 @@ export class UsageService {
       if (error instanceof UpstreamError) {
         ({ code, message } = error);
         retryAfterSeconds = error.options.retryAfterSeconds;
-        call.log.warn({ code, status: error.options.status, vendorCode: error.options.vendorCode }, "provider failed");
+        // The upstream call itself was logged by the datasource (vendor code sanitized there).
+        call.log.warn({ code, status: error.options.status }, "provider failed");
       } else {
         // Our own bug: the client sees a generic message; the log has the error's name and message only.
         call.log.error({ err: { name: (error as Error)?.name, message: String((error as Error)?.message).slice(0, 200) } }, "provider crashed");

@@ -263,13 +263,15 @@ export abstract class HttpDataSource {
   }
 
   /**
-   * A vendor's error code is worth logging (8304, invalid_token), but it comes from the upstream
-   * body: only a short plain token is kept, and never one that holds the credential.
+   * A vendor's error code is worth logging (8304, invalid_token, RESOURCE_NOT_FOUND), but it comes
+   * from the upstream body: only a number or a plain identifier made of letters and underscores is
+   * kept (no digits, no dashes: nothing that can carry a token or an echoed value), and never one
+   * that overlaps the credential.
    */
   private loggableVendorCode(code: string | number | undefined): string | number | undefined {
     if (typeof code === "number") return Number.isFinite(code) ? code : undefined;
-    if (typeof code !== "string" || !/^[A-Za-z0-9_.-]{1,40}$/.test(code)) return undefined;
-    return this.secret.length >= 4 && (code.includes(this.secret) || this.secret.includes(code) && code.length >= 8) ? undefined : code;
+    if (typeof code !== "string" || !/^(?:[a-z][a-z_]{1,39}|[A-Z][A-Z_]{1,39})$/.test(code)) return undefined;
+    return this.secret.includes(code) || code.includes(this.secret) ? undefined : code;
   }
 
   private cacheKey(req: UpstreamRequest): string {
