@@ -70,12 +70,14 @@ export class ProviderQueue {
    * the slot to a call that can still finish is worth more.
    */
   async schedule<T>(deadline: number, task: () => Promise<T>): Promise<T> {
+    // Paused by the vendor (Retry-After) past this caller's deadline: say so, with the wait left.
+    if (this.pausedUntil >= deadline) throw this.stillRateLimited();
     const earliestStart = Math.max(Date.now() + this.queued * this.minTimeMs, this.pausedUntil);
     if (earliestStart >= deadline) throw deadlineExceeded(this.name);
     const job = async () => {
       const wait = this.pausedUntil - Date.now();
       if (wait > 0) {
-        if (Date.now() + wait >= deadline) throw deadlineExceeded(this.name);
+        if (Date.now() + wait >= deadline) throw this.stillRateLimited();
         await new Promise((resolve) => setTimeout(resolve, wait));
       }
       if (Date.now() >= deadline) throw deadlineExceeded(this.name);
@@ -96,6 +98,11 @@ export class ProviderQueue {
       if (this.shared && !started && !(error instanceof UpstreamError)) return this.local.schedule(job);
       throw error;
     }
+  }
+
+  private stillRateLimited(): UpstreamError {
+    const retryAfterSeconds = Math.max(1, Math.ceil((this.pausedUntil - Date.now()) / 1000));
+    return new UpstreamError(ErrorCode.UPSTREAM_RATE_LIMITED, `${this.name} asked to slow down: calls are paused for ${retryAfterSeconds} s`, { retryAfterSeconds });
   }
 
   async stop(): Promise<void> {
