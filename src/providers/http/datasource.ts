@@ -249,7 +249,7 @@ export abstract class HttpDataSource {
     // The path only: a query string can carry identifiers, and headers carry the credential.
     call.log.info(
       {
-        provider: this.catalog.key,
+        // The call's logger already names the request, organization and provider.
         method: req.method,
         path: req.path,
         status,
