@@ -5,6 +5,7 @@ import type { AiStudioEmulator } from "../src/providers/aiStudio/aiStudio.emulat
 import type { CountField } from "../src/providers/aiStudio/aiStudio.wire";
 import type { RecordedRequest } from "../src/providers/emulator/emulator-server";
 import type { JiandaoyunEmulator } from "../src/providers/jiandaoyun/jiandaoyun.emulator";
+import type { PipefyEmulator } from "../src/providers/pipefy/pipefy.emulator";
 import type { MetricField } from "../src/providers/jiandaoyun/jiandaoyun.wire";
 import { PROVIDER_MODULES } from "../src/providers/registry";
 import {
@@ -313,6 +314,31 @@ describe("providers end to end over HTTP", () => {
           expectSeries(one, [{ start: monthFrom, end: monthTo, value, final: true }], "COUNTER");
         }
       }
+    });
+  });
+
+  describe("Pipefy", () => {
+    // Last calendar month: one `last_month` period whose daily totals are all closed.
+    const lastMonthDay = shiftDay(firstOfMonth(utcDay(0)), -1);
+    const from = firstOfMonth(lastMonthDay);
+    const to = lastMonthDay;
+    let pipefy: PipefyEmulator;
+    let first: GraphQLResult<UsageJson>;
+
+    beforeAll(async () => {
+      pipefy = s.emulator<PipefyEmulator>("pipefy");
+      pipefy.resetLog();
+      first = await usage({ from, to, granularity: "DAY", providers: ["PIPEFY"] });
+    });
+
+    it.each(GRANULARITIES)("matches the emulator's daily totals point by point at %s granularity", async (granularity) => {
+      const res = granularity === "DAY" ? first : await usage({ from, to, granularity, providers: ["PIPEFY"] });
+      const { series, sources } = okReport(res);
+      expect(sources[0]).toMatchObject({ provider: "PIPEFY", state: "OK", error: null, finalizedThrough: utcDay(-1) });
+      if (granularity !== "DAY") expect(sources[0]!.upstreamRequests).toBe(0);
+      expect(series).toHaveLength(1);
+      const days = dates(from, to).map((date) => ({ date, value: pipefy.dailyTotal(date), final: true }));
+      expectSeries(findSeries(series, "pipefy.api_calls"), rollUpDays(days, "COUNTER", granularity), "COUNTER");
     });
   });
 

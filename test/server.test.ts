@@ -3,7 +3,9 @@ import { existsSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ACEDATA_DEMO_TOKEN, AceDataEmulator } from "../src/providers/acedata/acedata.emulator";
-import { startServer, utcDay, type RunningServer } from "./support/server-harness";
+import { resolveConfig } from "../src/config/config";
+import { createServer } from "../src/server/server";
+import { postGraphQL, startServer, utcDay, type RunningServer } from "./support/server-harness";
 
 const ENTRY = join(__dirname, "..", "dist", "index.js");
 
@@ -60,6 +62,28 @@ describe("HTTP endpoints", () => {
       body: JSON.stringify([{ query: "{ __typename }" }, { query: "{ __typename }" }]),
     });
     expect(res.status).toBe(400);
+  });
+
+  it("turns introspection off when NODE_ENV=production, while _service stays available for composition", async () => {
+    const raw = JSON.parse(JSON.stringify(s.server.config));
+    const production = resolveConfig({ organizations: raw.organizations, log: raw.log, server: { host: "127.0.0.1", port: 0 } }, { NODE_ENV: "production" });
+    expect(production.graphql.introspection).toBe(false);
+    expect(s.server.config.graphql.introspection).toBe(true);
+    expect(resolveConfig({ organizations: raw.organizations, graphql: { introspection: true } }, { NODE_ENV: "production" }).graphql.introspection).toBe(true);
+    const server = await createServer(production);
+    const url = await server.listen();
+    try {
+      const schema = await postGraphQL(url, "{ __schema { types { name } } }");
+      expect(schema.status).toBe(400);
+      expect(schema.body.errors![0]!.message).toMatch(/introspection is not allowed/i);
+      const service = await postGraphQL(url, "{ _service { sdl } }");
+      expect(service.body.data._service.sdl).toContain("type Organization");
+      const typo = await postGraphQL(url, `{ organizaton(id: "demo") { id } }`);
+      expect(typo.status).toBe(400);
+      expect(typo.body.errors![0]!.message).not.toMatch(/Did you mean/);
+    } finally {
+      await server.stop();
+    }
   });
 
   it("describes every provider in the catalog with its metrics and limits", async () => {

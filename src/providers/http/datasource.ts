@@ -39,6 +39,10 @@ export const TTL = { final: 3 * 24 * 3_600_000, fresh: 5 * 60_000 } as const;
 const BACKOFF_BASE_MS = 200;
 const BACKOFF_CAP_MS = 5_000;
 const DEFAULT_RATE_LIMIT_PAUSE_MS = 1_000;
+/** Each first attempt earns this much retry budget; each retry spends 1. */
+const RETRY_BUDGET_RATIO = 0.2;
+/** Budget a credential starts with and can save up: a burst of retries after a quiet spell. */
+const RETRY_BUDGET_BURST = 10;
 
 /**
  * Base of every provider's HTTP access. It owns the auth header, the per-credential queue, the
@@ -61,6 +65,12 @@ export abstract class HttpDataSource {
    * nothing about the vendor's health (bad credentials, bad parameters, our deadline) do not count.
    */
   private readonly breaker: CircuitBreakerPolicy;
+  /**
+   * Retry budget of this credential (a token bucket): retries may add at most ~20% to the calls
+   * made, so a vendor in trouble sees its normal load, not a multiple of it, while the breaker
+   * decides whether to stop calling altogether.
+   */
+  private retryBudget = RETRY_BUDGET_BURST;
 
   protected constructor(
     protected readonly catalog: ProviderCatalog,
@@ -177,16 +187,20 @@ export abstract class HttpDataSource {
   private async fetchWithRetries<T>(req: UpstreamRequest, call: CallContext, parse: (body: unknown) => T): Promise<unknown> {
     let nextDelay = 0;
     let attempt = 0;
+    this.retryBudget = Math.min(RETRY_BUDGET_BURST, this.retryBudget + RETRY_BUDGET_RATIO);
     const policy = retry(
       handleWhen((error) => {
         attempt++;
         if (!(error instanceof UpstreamError) || !error.retryable) return false;
+        if (this.retryBudget < 1) return false;
         const retryAfterMs = error.options.retryAfterSeconds !== undefined ? error.options.retryAfterSeconds * 1000 : undefined;
         // Full jitter: a random wait up to the exponential cap, so clients that failed together do
         // not retry together. A Retry-After from the upstream wins over our own guess.
         nextDelay = retryAfterMs ?? Math.random() * Math.min(BACKOFF_CAP_MS, BACKOFF_BASE_MS * 2 ** attempt);
         // Retrying only makes sense if the retry can start before the caller's deadline.
-        return Date.now() + nextDelay < call.deadline;
+        if (Date.now() + nextDelay >= call.deadline) return false;
+        this.retryBudget -= 1;
+        return true;
       }),
       { maxAttempts: this.settings.maxRetries, backoff: new DelegateBackoff(() => nextDelay) },
     );
