@@ -12,22 +12,32 @@ export interface QueueSettings {
 }
 
 /**
- * The one queue of a provider credential, shared by every request in the process. It paces call
- * starts at the documented rate, bounds concurrency and queue length, and pauses as a whole when
- * the upstream says "slow down" (429, Jiandaoyun 8303/8304): every queued call then waits, not just
- * the one that was refused, because the limit is the credential's, not the call's.
+ * The one queue of a provider credential, shared by every request in the process. It paces calls
+ * at the documented rate, bounds concurrency and queue length, and pauses as a whole when the
+ * upstream says "slow down" (429, Jiandaoyun 8303/8304): every queued call then waits, not just the
+ * one that was refused, because the limit is the credential's, not the call's.
+ *
+ * How it paces depends on the limit. A rate limit is judged where requests *arrive*, and two
+ * starts 1000 ms apart can arrive 950 ms apart. For one-at-a-time limits (Jiandaoyun: 1 request/s,
+ * concurrency 1) the slot is held for the full interval after the previous call *completed*: the
+ * next request then starts after the vendor has answered the previous one, so it arrives more than
+ * an interval later whatever the network did, and the only overhead per call is one round trip.
+ * Where calls may overlap, starts are spaced by the interval plus a 10% margin instead.
  */
 export class ProviderQueue {
   private readonly local: Bottleneck;
   /** Shared through Redis by every replica using the same credential; undefined without Redis. */
   private readonly shared?: Bottleneck;
   private pausedUntil = 0;
+  /** Spacing of call starts (overlapping calls allowed). */
   readonly minTimeMs: number;
+  /** How long a slot stays held after its call completed (one-at-a-time limits). */
+  readonly holdAfterMs: number;
 
   constructor(readonly name: string, settings: QueueSettings, redis?: { connection: Bottleneck.IORedisConnection; id: string }) {
-    // Spacing starts exactly 1/rate apart is not enough: a rate limit is judged where requests
-    // arrive, and connection set-up jitters by tens of ms. 10% margin keeps arrivals under it.
-    this.minTimeMs = settings.requestsPerSecond ? Math.ceil((1000 / settings.requestsPerSecond) * 1.1) : 0;
+    const interval = settings.requestsPerSecond ? 1000 / settings.requestsPerSecond : 0;
+    this.holdAfterMs = settings.maxConcurrent === 1 ? Math.ceil(interval) : 0;
+    this.minTimeMs = settings.maxConcurrent === 1 ? 0 : Math.ceil(interval * 1.1);
     const options: Bottleneck.ConstructorOptions = {
       maxConcurrent: settings.maxConcurrent ?? null,
       minTime: this.minTimeMs,
@@ -72,7 +82,7 @@ export class ProviderQueue {
   async schedule<T>(deadline: number, task: () => Promise<T>): Promise<T> {
     // Paused by the vendor (Retry-After) past this caller's deadline: say so, with the wait left.
     if (this.pausedUntil >= deadline) throw this.stillRateLimited();
-    const earliestStart = Math.max(Date.now() + this.queued * this.minTimeMs, this.pausedUntil);
+    const earliestStart = Math.max(Date.now() + this.queued * (this.minTimeMs + this.holdAfterMs), this.pausedUntil);
     if (earliestStart >= deadline) throw deadlineExceeded(this.name);
     const job = async () => {
       const wait = this.pausedUntil - Date.now();
@@ -83,21 +93,39 @@ export class ProviderQueue {
       if (Date.now() >= deadline) throw deadlineExceeded(this.name);
       return task();
     };
-    let started = false;
-    const tracked = () => {
-      started = true;
-      return job();
-    };
     try {
-      return await this.limiter.schedule(tracked);
+      return await this.run(this.limiter, job);
     } catch (error) {
       if (error instanceof Bottleneck.BottleneckError) {
         throw new UpstreamError(ErrorCode.DEADLINE_EXCEEDED, `${this.name}: too many calls are waiting; try again shortly`);
       }
       // Redis is unreachable (the job never started): pace locally rather than fail the call.
-      if (this.shared && !started && !(error instanceof UpstreamError)) return this.local.schedule(job);
+      if (error instanceof NotStarted) return this.run(this.local, job);
       throw error;
     }
+  }
+
+  /**
+   * Runs a job on a limiter. The caller gets the job's outcome as soon as it has one; with
+   * `holdAfterMs` the limiter's slot stays taken for that long after, so the next call waits.
+   */
+  private run<T>(limiter: Bottleneck, job: () => Promise<T>): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      let started = false;
+      limiter
+        .schedule(async () => {
+          started = true;
+          try {
+            resolve(await job());
+          } catch (error) {
+            reject(error);
+            // A call that never reached the vendor (deadline, pause) needs no gap after it.
+            if (error instanceof UpstreamError && (error.code === ErrorCode.DEADLINE_EXCEEDED || error.code === ErrorCode.UPSTREAM_RATE_LIMITED) && error.options.status === undefined) return;
+          }
+          if (this.holdAfterMs > 0) await new Promise((r) => setTimeout(r, this.holdAfterMs));
+        })
+        .catch((error: unknown) => reject(limiter === this.shared && !started && !(error instanceof Bottleneck.BottleneckError) ? new NotStarted() : error));
+    });
   }
 
   private stillRateLimited(): UpstreamError {
@@ -110,6 +138,9 @@ export class ProviderQueue {
     await this.shared?.stop({ dropWaitingJobs: true }).catch(() => undefined);
   }
 }
+
+/** The shared (Redis) limiter could not take the job at all. */
+class NotStarted extends Error {}
 
 function deadlineExceeded(name: string): UpstreamError {
   return new UpstreamError(
