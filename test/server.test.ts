@@ -121,6 +121,23 @@ describe("the process", () => {
     expect(out().trim().split("\n")).toEqual(["usagegraph: configuration error: organizations[0].providers.acedata.token: environment variable ACE_TOKEN is not set"]);
   });
 
+  it("stops demo mode on SIGTERM, emulators included, and exits 0", async () => {
+    const child = start([], { PORT: "0" });
+    const { out, exit } = collect(child);
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no listening line: ${out()}`)), 15_000);
+      child.stdout.on("data", () => {
+        if (out().includes("usagegraph demo mode")) {
+          clearTimeout(timer);
+          resolve();
+        }
+      });
+    });
+    expect(out()).toMatch(/Example query:/);
+    child.kill("SIGTERM");
+    expect(await exit).toBe(0);
+  });
+
   it("finishes in-flight requests on SIGTERM, then exits 0", async () => {
     const slow = await new AceDataEmulator({ latencyMs: 1_500 }).start();
     try {

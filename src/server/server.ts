@@ -78,6 +78,8 @@ export async function createServer(config: Config, options: ServerOptions = {}):
     allowBatchedHttpRequests: false,
     introspection: limits.introspection,
     csrfPrevention: true,
+    // src/index.ts owns SIGTERM/SIGINT: drain, stop the emulators (demo), exit 0.
+    stopOnTerminationSignals: false,
     validationRules: armor.validationRules,
     plugins: [
       ...armor.plugins,

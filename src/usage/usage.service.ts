@@ -1,3 +1,4 @@
+import { setMaxListeners } from "node:events";
 import { minDate, todayIn, type DateRange } from "../common/dates";
 import { ErrorCode, ProviderFailureError, UpstreamError, type UpstreamErrorCode } from "../common/errors";
 import type { Logger } from "../common/logger";
@@ -114,6 +115,8 @@ export class UsageService {
     const signal = scope.signal
       ? AbortSignal.any([scope.signal, AbortSignal.timeout(this.options.deadlineMs)])
       : AbortSignal.timeout(this.options.deadlineMs);
+    // Every upstream call of the report listens to it (30 Jiandaoyun days are 30 listeners).
+    setMaxListeners(0, signal);
     const ordered = PROVIDER_MODULES.filter((m) => ids.includes(m.catalog.id));
     return Promise.all(
       ordered.map(async ({ catalog }) => {
