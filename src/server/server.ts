@@ -3,7 +3,7 @@ import { createServer as createHttpServer, type IncomingMessage, type Server, ty
 import type { AddressInfo } from "node:net";
 import { ApolloServer, HeaderMap, type ApolloServerPlugin } from "@apollo/server";
 import { ApolloServerPluginDrainHttpServer } from "@apollo/server/plugin/drainHttpServer";
-import { ApolloServerPluginInlineTraceDisabled } from "@apollo/server/plugin/disabled";
+import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginInlineTraceDisabled } from "@apollo/server/plugin/disabled";
 import { ANONYMOUS, ApiKeyAuthenticator, type Principal } from "../auth/api-keys";
 import { LoaderRegistry } from "../common/loaders";
 import { createLogger, type Logger } from "../common/logger";
@@ -86,6 +86,8 @@ export async function createServer(config: Config, options: ServerOptions = {}):
       fanOutLimit(limits.maxFanOut),
       ApolloServerPluginDrainHttpServer({ httpServer, stopGracePeriodMillis: 10_000 }),
       ApolloServerPluginInlineTraceDisabled(),
+      // No HTTP cache hints are set anywhere; without this plugin Apollo hooks every field resolution.
+      ApolloServerPluginCacheControlDisabled(),
       graphiqlLandingPage(exampleQuery(config.organizations[0]!.id, now())),
       providerErrorsPlugin(),
     ],

@@ -37,6 +37,10 @@ export function bucketOf(date: CalendarDate, granularity: Granularity, range: Da
  * or prorated. A bucket's start and end are the first and last day its points really cover.
  */
 export function rollUp(points: readonly Point[], kind: MetricKind, granularity: Granularity, range: DateRange): Point[] {
+  // Daily points at DAY granularity are their own buckets: nothing to merge, only to order.
+  if (granularity === Granularity.DAY && points.every((p) => p.start === p.end && p.start >= range.from && p.end <= range.to)) {
+    return [...points].sort(byWindow);
+  }
   const buckets = new Map<string, { from: CalendarDate; to: CalendarDate; points: Point[] }>();
   const passthrough: Point[] = [];
   for (const point of points) {
@@ -59,7 +63,11 @@ export function rollUp(points: readonly Point[], kind: MetricKind, granularity: 
     const value = kind === MetricKind.COUNTER ? sum(members.map((p) => p.value)) : members[members.length - 1]!.value;
     out.push({ start, end, value, final: members.every((p) => p.final) });
   }
-  return out.sort((a, b) => (a.start < b.start ? -1 : a.start > b.start ? 1 : a.end < b.end ? -1 : a.end > b.end ? 1 : 0));
+  return out.sort(byWindow);
+}
+
+function byWindow(a: Point, b: Point): number {
+  return a.start < b.start ? -1 : a.start > b.start ? 1 : a.end < b.end ? -1 : a.end > b.end ? 1 : 0;
 }
 
 /** Total of a series: sum for COUNTER, the last point for GAUGE; null when there are no points. */
@@ -75,5 +83,9 @@ export function seriesTotal(points: readonly Point[], kind: MetricKind): number 
 export function sum(values: readonly number[]): number {
   let total = 0;
   for (const v of values) total += v;
-  return Math.round(total * 1e9) / 1e9;
+  return round(total);
+}
+
+export function round(value: number): number {
+  return Math.round(value * 1e9) / 1e9;
 }

@@ -5,7 +5,7 @@ import type { Logger } from "../common/logger";
 import type { LoaderRegistry } from "../common/loaders";
 import { Granularity, SourceState } from "../graphql/enums";
 import type { RecordsInput, UsageInput } from "../graphql/usage.input";
-import { DimensionValue, Metric, SourceStatus, UsagePoint, UsageReport, UsageSeries } from "../graphql/usage.type";
+import { DimensionValue, Metric, SourceStatus, UsageReport, UsageSeries } from "../graphql/usage.type";
 import type { OrganizationRuntime } from "../organizations/organization.registry";
 import { PROVIDER_MODULES } from "../providers/registry";
 import type {
@@ -20,7 +20,7 @@ import type {
   ProviderQuery,
   ProviderResult,
 } from "../providers/provider";
-import { rollUp, seriesTotal, sum, type Point } from "./rollup";
+import { round, rollUp, seriesTotal, type Point } from "./rollup";
 
 /** What the service needs of the GraphQL request it serves. */
 export interface ServiceScope {
@@ -179,38 +179,47 @@ function buildSeries(
   granularity: Granularity,
   range: DateRange,
 ): UsageSeries[] {
-  const byMetric = new Map(metrics.map((m) => [m.key, m]));
-  const groups = new Map<string, { metric: MetricDefinition; dims: DimensionValue[]; windows: Map<string, Point[]> }>();
+  const byMetric = new Map(metrics.map((m) => [m.key, { def: m, kept: groupBy.filter((k) => m.dimensions.includes(k)) }]));
+  const groups = new Map<string, { metric: MetricDefinition; dims: DimensionValue[]; windows: Map<string, Point> }>();
+  // This loop runs once per observation of a report (tens of thousands for a year of Adverity):
+  // keys are plain strings and a group's dimension objects are made once, not per observation.
   for (const obs of observations) {
-    const metric = byMetric.get(obs.metric);
-    if (!metric) continue;
-    if (!where.every((f) => f.in.includes(obs.dimensions[f.key]?.value as string))) continue;
-    const dims = groupBy.filter((k) => metric.dimensions.includes(k)).map((k) => {
-      const d = obs.dimensions[k];
-      return Object.assign(new DimensionValue(), { key: k, value: d?.value ?? "(none)", label: d?.label ?? d?.value ?? "(none)" });
-    });
-    const key = `${metric.key}|${dims.map((d) => `${d.key}=${d.value}`).join("|")}`;
-    const group = groups.get(key) ?? { metric, dims, windows: new Map<string, Point[]>() };
-    const window = `${obs.start}|${obs.end}`;
-    group.windows.set(window, [...(group.windows.get(window) ?? []), obs]);
-    groups.set(key, group);
+    const entry = byMetric.get(obs.metric);
+    if (!entry) continue;
+    if (where.length > 0 && !where.every((f) => f.in.includes(obs.dimensions[f.key]?.value as string))) continue;
+    let key = entry.def.key;
+    for (const k of entry.kept) key += `|${obs.dimensions[k]?.value ?? NONE}`;
+    let group = groups.get(key);
+    if (!group) {
+      const dims = entry.kept.map((k) => {
+        const d = obs.dimensions[k];
+        return Object.assign(new DimensionValue(), { key: k, value: d?.value ?? NONE, label: d?.label ?? d?.value ?? NONE });
+      });
+      group = { metric: entry.def, dims, windows: new Map<string, Point>() };
+      groups.set(key, group);
+    }
+    // Dimensions grouped away are disjoint parts of the same window: they add up, for gauges too.
+    const window = obs.start === obs.end ? obs.start : `${obs.start}|${obs.end}`;
+    const point = group.windows.get(window);
+    if (point) {
+      point.value += obs.value;
+      point.final &&= obs.final;
+    } else {
+      group.windows.set(window, { start: obs.start, end: obs.end, value: obs.value, final: obs.final });
+    }
   }
   const out: UsageSeries[] = [];
   for (const { metric, dims, windows } of groups.values()) {
-    // Dimensions grouped away are disjoint parts of the same window: they add up, for gauges too.
-    const points: Point[] = [...windows.values()].map((ps) => ({
-      start: ps[0]!.start,
-      end: ps[0]!.end,
-      value: sum(ps.map((p) => p.value)),
-      final: ps.every((p) => p.final),
-    }));
+    const points = [...windows.values()];
+    for (const p of points) p.value = round(p.value);
     const rolled = rollUp(points, metric.kind, granularity, range);
     const series = new UsageSeries();
     Object.assign(series, {
       provider: catalog.id,
       metric: toMetric(metric),
       dimensions: dims,
-      points: rolled.map((p) => Object.assign(new UsagePoint(), p)),
+      // Plain objects: UsagePoint is never resolved by its class, and a report has thousands.
+      points: rolled,
       total: seriesTotal(rolled, metric.kind),
     });
     out.push(series);
@@ -222,6 +231,9 @@ function buildSeries(
       a.dimensions.map((d) => d.label).join("\u0000").localeCompare(b.dimensions.map((d) => d.label).join("\u0000")),
   );
 }
+
+/** The dimension value of rows a provider does not attribute (Adverity's null datastream). */
+const NONE = "(none)";
 
 export function toMetric(def: MetricDefinition): Metric {
   return Object.assign(new Metric(), { key: def.key, name: def.name, unit: def.unit, kind: def.kind, description: def.description });
