@@ -42,8 +42,6 @@ function expectedPoints(emulator: AceDataEmulator, apiId: string, from: string, 
 describe("Ace Data Cloud end to end over HTTP", () => {
   let s: RunningServer;
   let emulator: AceDataEmulator;
-  const from = utcDay(-40);
-  const to = utcDay(-1);
 
   beforeAll(async () => {
     s = await startServer();
@@ -56,8 +54,9 @@ describe("Ace Data Cloud end to end over HTTP", () => {
   });
 
   describe.each(["documented", "live"] as const)("with the %s response shape", (shape) => {
-    // Each shape asks for its own range so that no answer comes from the other shape's cache entry.
-    const from = shape === "documented" ? utcDay(-40) : utcDay(-45);
+    // Each shape asks for its own days so that no answer comes from the other shape's (cached) units.
+    const from = shape === "documented" ? utcDay(-40) : utcDay(-120);
+    const to = shape === "documented" ? utcDay(-1) : utcDay(-81);
     it.each(["DAY", "WEEK", "MONTH", "TOTAL"])("matches the emulator's data point by point at %s granularity", async (granularity) => {
       emulator.shape = shape;
       const res = await s.gql(USAGE, { input: { from, to, granularity, providers: ["ACEDATA"], groupBy: ["api"] } });
@@ -109,6 +108,9 @@ describe("Ace Data Cloud end to end over HTTP", () => {
 
   it("sums every API into one series when not grouped, and sends the api filter upstream", async () => {
     const api = ACEDATA_APIS[1]!;
+    // Days no earlier test asked for: the filtered call must really go upstream.
+    const from = utcDay(-160);
+    const to = utcDay(-131);
     const res = await s.gql(USAGE, {
       input: { from, to, granularity: "TOTAL", providers: ["ACEDATA"], where: [{ key: "api", in: [api.id] }] },
     });
@@ -121,13 +123,13 @@ describe("Ace Data Cloud end to end over HTTP", () => {
   });
 
   it("sends the documented request: Bearer token, ISO range, GET", async () => {
-    await s.gql(USAGE, { input: { from: utcDay(-3), to: utcDay(-2), providers: ["ACEDATA"] } });
+    await s.gql(USAGE, { input: { from: utcDay(-200), to: utcDay(-199), providers: ["ACEDATA"] } });
     expect(emulator.requests).toHaveLength(1);
     const r = emulator.requests[0]!;
     expect(r.method).toBe("GET");
     expect(r.headers.authorization).toBe(`Bearer ${ACEDATA_DEMO_TOKEN}`);
-    expect(r.query.get("created_at_from")).toBe(`${utcDay(-3)}T00:00:00Z`);
-    expect(r.query.get("created_at_to")).toBe(`${utcDay(-2)}T23:59:59Z`);
+    expect(r.query.get("created_at_from")).toBe(`${utcDay(-200)}T00:00:00Z`);
+    expect(r.query.get("created_at_to")).toBe(`${utcDay(-199)}T23:59:59Z`);
   });
 
   const failures: Array<[string, () => void, string]> = [
@@ -137,7 +139,8 @@ describe("Ace Data Cloud end to end over HTTP", () => {
   ];
   it.each(failures)("reports %s as FAILED with the contract code and leaks nothing", async (_name, inject, code) => {
     inject();
-    const res = await s.gql(USAGE, { input: { from: utcDay(-9), to: utcDay(-8), providers: ["ACEDATA"] } });
+    // A failure is never kept, so the same days are asked again by each case.
+    const res = await s.gql(USAGE, { input: { from: utcDay(-250), to: utcDay(-249), providers: ["ACEDATA"] } });
     expect(res.status).toBe(200);
     const usage = res.body.data.organization.usage;
     expect(usage.series).toEqual([]);

@@ -90,6 +90,25 @@ describe("fewest upstream calls", () => {
     expect([...a, ...b].reduce((n: number, s: any) => n + s.upstreamRequests, 0)).toBe(calls());
   });
 
+  it("costs 50 concurrent clients asking overlapping reports no more calls than their union", async () => {
+    const union = await serve();
+    const providers = "providers: [ACEDATA, AI_STUDIO, ADVERITY]";
+    await postGraphQL(union, `{ organization(id: "demo") { ${REPORT(utcDay(-60), utcDay(-45), providers)} } }`);
+    const unionCalls = calls();
+    expect(unionCalls).toBeGreaterThan(0);
+
+    resetCalls();
+    const fanIn = await serve();
+    // Fifty dashboards, each asking for its own 10-day window inside the same 16 days.
+    const answers = await Promise.all(
+      Array.from({ length: 50 }, (_, i) => postGraphQL(fanIn, `{ organization(id: "demo") { ${REPORT(utcDay(-60 + (i % 7)), utcDay(-51 + (i % 7)), providers)} } }`)),
+    );
+    expect(answers.every((a) => a.body.data.organization.usage.sources.every((s: any) => s.state === "OK"))).toBe(true);
+    expect(calls()).toBeLessThanOrEqual(unionCalls);
+    const sources = answers.flatMap((a) => a.body.data.organization.usage.sources);
+    expect(sources.reduce((n: number, s: any) => n + s.upstreamRequests, 0)).toBe(calls());
+  });
+
   it("keeps a 10-day Jiandaoyun report under 1 request/second and asks nothing again for final days", async () => {
     await leaveJiandaoyunWindow();
     const url = await serve();

@@ -398,8 +398,10 @@ describe("providers end to end over HTTP", () => {
       const res = await usage({ from, to, granularity: "DAY", where: [{ key: "api", in: [api.id] }] });
       const { series } = okReport(res);
       for (const id of KNOWN) expect(source(res, id).state).toBe("OK");
-      expect(acedata.requests).toHaveLength(1);
-      expect(acedata.requests[0]!.query.getAll("api_id")).toEqual([api.id]);
+      // Either the filter went upstream, or an unfiltered answer of these days, already held from an
+      // earlier test, served it (and no call was made at all).
+      expect(acedata.requests.length).toBeLessThanOrEqual(1);
+      for (const r of acedata.requests) expect(r.query.getAll("api_id")).toEqual([api.id]);
       expect(series.filter((x) => x.provider === "ACEDATA")).toHaveLength(1);
       const expected = unsplit([api.id]);
       expectAll(series, expected, "DAY");

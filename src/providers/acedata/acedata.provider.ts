@@ -1,6 +1,6 @@
-import { addDays, minDate, todayIn } from "../../common/dates";
+import { addDays, minDate, todayIn, type DateRange } from "../../common/dates";
 import { TTL } from "../http/datasource";
-import { answersOf, rangeLoader } from "../http/range-loader";
+import { answersOf, idsCover, idsUnion, RangeCoalescer } from "../http/range-loader";
 import type { ProviderModule } from "../module";
 import type { CallContext, Provider, ProviderDeps, ProviderQuery, ProviderResult } from "../provider";
 import { ACEDATA_CATALOG } from "./acedata.catalog";
@@ -15,11 +15,18 @@ export class AceDataProvider implements Provider {
   readonly catalog = ACEDATA_CATALOG;
   private readonly source: AceDataDataSource;
 
-  private readonly loaderName: string;
+  private readonly units: RangeCoalescer<readonly string[], AceDataAggregate>;
 
   constructor(settings: AceDataSettings, deps: ProviderDeps) {
     this.source = new AceDataDataSource(settings, deps);
-    this.loaderName = `acedata:${deps.organizationId}`;
+    this.units = new RangeCoalescer(`acedata:${deps.organizationId}`, {
+      // An unfiltered key needs every API; otherwise the union of the ids asked for. The usage
+      // service applies each report's own `where` again, so a wider answer is never shown as is.
+      mergeFilters: idsUnion,
+      covers: idsCover,
+      fetch: (range, ids, owner) => this.source.aggregate(range, ids, ttlFor(range, owner), owner),
+      keepFor: ttlFor,
+    });
   }
 
   async fetch(query: ProviderQuery, call: CallContext): Promise<ProviderResult> {
@@ -31,13 +38,8 @@ export class AceDataProvider implements Provider {
     if (covered.from > covered.to) return empty;
 
     const apiIds = query.where.find((f) => f.key === "api")?.in ?? [];
-    const units = await rangeLoader<readonly string[], AceDataAggregate>(call, this.loaderName, {
-      // An unfiltered key needs every API; otherwise the union of the ids asked for. The usage
-      // service applies each report's own `where` again, so a wider answer is never shown as is.
-      mergeFilters: (filters) => (filters.some((f) => f.length === 0) ? [] : [...new Set(filters.flat())].sort()),
-      fetch: (range, ids, owner) => this.source.aggregate(range, ids, range.to <= yesterday ? TTL.final : TTL.fresh, owner),
-    }).load({ range: covered, filter: apiIds, call });
-    const agg = mergeAggregates(answersOf(units).map((u) => u.answer));
+    const units = await this.units.loader(call).load({ range: covered, filter: apiIds, call });
+    const agg = mergeAggregates(answersOf(units));
     return {
       observations: toObservations(agg, covered, (d) => d <= yesterday),
       records: query.records ? toRecords(agg, covered) : [],
@@ -47,13 +49,18 @@ export class AceDataProvider implements Provider {
   }
 }
 
-/** Answers of disjoint ranges as one aggregate. */
-function mergeAggregates(answers: readonly AceDataAggregate[]): AceDataAggregate {
-  if (answers.length === 1) return answers[0]!;
+/** Final days are kept for long, a range reaching today for minutes. */
+function ttlFor(range: DateRange, call: CallContext): number {
+  return range.to < todayIn("UTC", call.now()) ? TTL.final : TTL.fresh;
+}
+
+/** The days each unit serves, from its answer, as one aggregate. */
+function mergeAggregates(units: ReadonlyArray<{ use: DateRange; answer: AceDataAggregate }>): AceDataAggregate {
+  const rows = units.flatMap(({ use, answer }) => answer.rows.filter((r) => r.date >= use.from && r.date <= use.to));
   return {
-    rows: answers.flatMap((a) => a.rows),
-    total: answers.reduce((t, a) => t + a.total, 0),
-    apis: Object.assign({}, ...answers.map((a) => a.apis)),
+    rows,
+    total: rows.reduce((t, r) => t + r.amount, 0),
+    apis: Object.assign({}, ...units.map((u) => u.answer.apis)),
   };
 }
 

@@ -1,6 +1,6 @@
 import { addDays, minDate, todayIn } from "../../common/dates";
 import { TTL } from "../http/datasource";
-import { answersOf, rangeLoader } from "../http/range-loader";
+import { answersOf, idsCover, idsUnion, RangeCoalescer } from "../http/range-loader";
 import type { ProviderModule } from "../module";
 import type { CallContext, Provider, ProviderDeps, ProviderQuery, ProviderResult } from "../provider";
 import { ADVERITY_CATALOG } from "./adverity.catalog";
@@ -9,17 +9,32 @@ import { ADVERITY_DEMO_KEY, AdverityEmulator } from "./adverity.emulator";
 import { isWholeMonths, NO_DATASTREAM, select, toObservations, toRecords } from "./adverity.normalize";
 import { AdverityRowUsage } from "./adverity.record";
 import { AdveritySettings } from "./adverity.settings";
-import type { AdverityUsageItem } from "./adverity.wire";
+import type { AdverityGranularity, AdverityUsageItem } from "./adverity.wire";
+
+type Filter = { workspaceIds: readonly string[]; datastreamIds: readonly string[] };
 
 export class AdverityProvider implements Provider {
   readonly catalog = ADVERITY_CATALOG;
   private readonly source: AdverityDataSource;
 
-  private readonly loaderName: string;
+  private readonly units: Record<AdverityGranularity, RangeCoalescer<Filter, AdverityUsageItem[]>>;
 
   constructor(settings: AdveritySettings, deps: ProviderDeps) {
     this.source = new AdverityDataSource(settings, deps);
-    this.loaderName = `adverity:${deps.organizationId}`;
+    const coalescer = (granularity: AdverityGranularity) =>
+      new RangeCoalescer<Filter, AdverityUsageItem[]>(`adverity:${deps.organizationId}:${granularity}`, {
+        // Per dimension: the union of the ids asked for, or everything when a report asked for all.
+        // That answer holds every report's rows; each report keeps its own below and in the service.
+        mergeFilters: (filters) => ({
+          workspaceIds: idsUnion(filters.map((f) => f.workspaceIds)),
+          datastreamIds: idsUnion(filters.map((f) => f.datastreamIds)),
+        }),
+        covers: (unit, key) => idsCover(unit.workspaceIds, key.workspaceIds) && idsCover(unit.datastreamIds, key.datastreamIds),
+        fetch: (range, filter, owner) => this.source.usage({ granularity, range, ...filter }, TTL.final, owner),
+        // Every day the vendor returns is final (today is never returned).
+        keepFor: () => TTL.final,
+      });
+    this.units = { daily: coalescer("daily"), monthly: coalescer("monthly") };
   }
 
   async fetch(query: ProviderQuery, call: CallContext): Promise<ProviderResult> {
@@ -38,17 +53,8 @@ export class AdverityProvider implements Provider {
     const datastreams = query.where.find((f) => f.key === "datastream")?.in ?? [];
     const datastreamIds = datastreams.includes(NO_DATASTREAM) ? [] : datastreams;
 
-    type Filter = { workspaceIds: readonly string[]; datastreamIds: readonly string[] };
-    const units = await rangeLoader<Filter, AdverityUsageItem[]>(call, `${this.loaderName}:${granularity}`, {
-      // Per dimension: the union of the ids asked for, or everything when a report asked for all.
-      // That answer holds every report's rows; each report keeps its own below and in the service.
-      mergeFilters: (filters) => ({
-        workspaceIds: union(filters.map((f) => f.workspaceIds)),
-        datastreamIds: union(filters.map((f) => f.datastreamIds)),
-      }),
-      fetch: (range, filter, owner) => this.source.usage({ granularity, range, ...filter }, TTL.final, owner),
-    }).load({ range: covered, filter: { workspaceIds, datastreamIds }, call });
-    const items = answersOf(units).flatMap((u) => u.answer);
+    const units = await this.units[granularity].loader(call).load({ range: covered, filter: { workspaceIds, datastreamIds }, call });
+    const items = answersOf(units).flatMap(({ use, answer }) => answer.filter((i) => i.date >= use.from && i.date <= use.to));
     // Filtered again here: the vendor ignores unknown ids, and "(none)" was not sent at all.
     const selected = select(items, granularity, covered, query.where);
     return {
@@ -58,11 +64,6 @@ export class AdverityProvider implements Provider {
       finalizedThrough: yesterday,
     };
   }
-}
-
-/** Union of id lists where an empty list means "all": one empty list makes the union all. */
-function union(lists: ReadonlyArray<readonly string[]>): string[] {
-  return lists.some((l) => l.length === 0) ? [] : [...new Set(lists.flat())].sort();
 }
 
 export const adverityModule: ProviderModule<AdveritySettings> = {

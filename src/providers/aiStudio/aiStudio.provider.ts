@@ -1,7 +1,7 @@
-import { addDays, maxDate, minDate, todayIn, type DateRange } from "../../common/dates";
+import { addDays, minDate, todayIn, type DateRange } from "../../common/dates";
 import { UpstreamError } from "../../common/errors";
 import { TTL } from "../http/datasource";
-import { rangeLoader } from "../http/range-loader";
+import { RangeCoalescer } from "../http/range-loader";
 import type { ProviderModule } from "../module";
 import type { CallContext, Provider, ProviderDeps, ProviderQuery, ProviderResult, SourceIssue } from "../provider";
 import { AI_STUDIO_CATALOG } from "./aiStudio.catalog";
@@ -16,11 +16,20 @@ export class AiStudioProvider implements Provider {
   readonly catalog = AI_STUDIO_CATALOG;
   private readonly source: AiStudioDataSource;
 
-  private readonly loaderName: string;
+  private readonly units: RangeCoalescer<null, AiStudioUsageBody>;
 
   constructor(settings: AiStudioSettings, deps: ProviderDeps) {
     this.source = new AiStudioDataSource(settings, deps);
-    this.loaderName = `aiStudio:${deps.organizationId}`;
+    // One call covers at most 31 days (assumed): the coalescer merges the ranges that reports ask
+    // for at about the same time, cuts the union into 31-day units and runs them side by side; the
+    // provider's queue bounds how many are in flight.
+    this.units = new RangeCoalescer(`aiStudio:${deps.organizationId}`, {
+      mergeFilters: () => null,
+      covers: () => true,
+      fetch: (range, _none, owner) => this.source.usage(range, ttlFor(range, owner), owner),
+      keepFor: ttlFor,
+      maxDays: MAX_DAYS_PER_CALL,
+    });
   }
 
   async fetch(query: ProviderQuery, call: CallContext): Promise<ProviderResult> {
@@ -34,16 +43,12 @@ export class AiStudioProvider implements Provider {
     // One call covers at most 31 days (assumed). The per-request loader merges this range with the
     // other reports' ranges of the same request, cuts the union into 31-day units and runs them side
     // by side; the provider's queue bounds how many are in flight.
-    const units = await rangeLoader<null, AiStudioUsageBody>(call, this.loaderName, {
-      mergeFilters: () => null,
-      fetch: (range, _none, owner) => this.source.usage(range, range.to <= yesterday ? TTL.final : TTL.fresh, owner),
-      maxDays: MAX_DAYS_PER_CALL,
-    }).load({ range: covered, filter: null, call });
+    const units = await this.units.loader(call).load({ range: covered, filter: null, call });
 
     const failures: Array<{ error: UpstreamError; chunk: DateRange }> = [];
     for (const unit of units) {
-      // A unit may reach beyond this report's range: only the days asked for are read from it.
-      const chunk = { from: maxDate(unit.range.from, covered.from), to: minDate(unit.range.to, covered.to) };
+      // A unit may reach beyond this report's range: only the days it serves are read from it.
+      const chunk = unit.use;
       if (!unit.ok) {
         // Our own bugs are not a partial answer: let the service mask them.
         if (!(unit.error instanceof UpstreamError)) throw unit.error;
@@ -57,6 +62,11 @@ export class AiStudioProvider implements Provider {
     result.issues.push(...failures.map(({ error, chunk }) => issueFor(error, chunk)));
     return result;
   }
+}
+
+/** Final days are kept for long, a range reaching today for minutes. */
+function ttlFor(range: DateRange, call: CallContext): number {
+  return range.to < todayIn("UTC", call.now()) ? TTL.final : TTL.fresh;
 }
 
 /** A chunk that failed while others answered: its days are missing, not zero. */

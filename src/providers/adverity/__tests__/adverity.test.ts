@@ -241,7 +241,9 @@ describe("Adverity provider", () => {
     expect(results.every((r) => r.observations.length > 0)).toBe(true);
     expect(emulator.concurrencyViolations).toBe(0);
     expect(emulator.requests.every((r) => r.status === 200)).toBe(true);
-    expect(emulator.requests.length).toBeGreaterThanOrEqual(5);
+    // The three ranges touch, so the coalescer asks for their union once: its pages are still
+    // several requests, read one after another.
+    expect(emulator.requests.length).toBeGreaterThanOrEqual(3);
   });
 
   it("fails with UPSTREAM_BAD_RESPONSE when the pages do not add up to their count", async () => {
