@@ -61,7 +61,13 @@ interface Pending<F> {
   resolve: (units: ServedUnit<F, unknown>[]) => void;
 }
 
-const MAX_BOARD_ENTRIES = 500;
+/**
+ * The board is short-term memory: at most this many units, each for at most 10 minutes (or its
+ * cache lifetime if shorter). The response cache, bounded and shareable through Redis, keeps
+ * answers for longer.
+ */
+const MAX_BOARD_ENTRIES = 100;
+const MAX_KEEP_MS = 10 * 60_000;
 
 /**
  * Coalesces one provider instance's range fetches, across every request of the process, into the
@@ -174,7 +180,7 @@ export class RangeCoalescer<F, R> {
     if (this.board.length > MAX_BOARD_ENTRIES) this.board.splice(0, this.board.length - MAX_BOARD_ENTRIES);
     void entry.settled.then((result) => {
       // A failure is never shared with later keys: they try again (through retries and the breaker).
-      const keepMs = result.ok ? this.options.keepFor(entry.range, owner) : 0;
+      const keepMs = result.ok ? Math.min(this.options.keepFor(entry.range, owner), MAX_KEEP_MS) : 0;
       if (keepMs > 0) {
         entry.until = Date.now() + keepMs;
         return;
