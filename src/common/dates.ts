@@ -22,8 +22,19 @@ export function toEpochDay(date: CalendarDate): number {
   return Math.floor(Date.parse(`${date}T00:00:00Z`) / DAY_MS);
 }
 
+const formatted = new Map<number, CalendarDate>();
+
+/**
+ * The date of an epoch day. Memoized: reports turn the same few hundred days into strings over and
+ * over (every point of every series), and Date#toISOString showed up in profiles of cached reports.
+ */
 export function fromEpochDay(day: number): CalendarDate {
-  return new Date(day * DAY_MS).toISOString().slice(0, 10);
+  let date = formatted.get(day);
+  if (date === undefined) {
+    date = new Date(day * DAY_MS).toISOString().slice(0, 10);
+    if (formatted.size < 100_000) formatted.set(day, date);
+  }
+  return date;
 }
 
 export function addDays(date: CalendarDate, days: number): CalendarDate {

@@ -26,6 +26,7 @@ export class AceDataProvider implements Provider {
       covers: idsCover,
       fetch: (range, ids, owner) => this.source.aggregate(range, ids, ttlFor(range, owner), owner),
       keepFor: ttlFor,
+      joinGapsUpToDays: 366,
     });
   }
 

@@ -29,6 +29,7 @@ export class AiStudioProvider implements Provider {
       fetch: (range, _none, owner) => this.source.usage(range, ttlFor(range, owner), owner),
       keepFor: ttlFor,
       maxDays: MAX_DAYS_PER_CALL,
+      joinGapsUpToDays: MAX_DAYS_PER_CALL,
     });
   }
 

@@ -1,5 +1,5 @@
 import DataLoader from "dataloader";
-import { addDays, chunkRange, maxDate, mergeRanges, minDate, type DateRange } from "../../common/dates";
+import { addDays, chunkRange, daysInRange, maxDate, mergeRanges, minDate, type DateRange } from "../../common/dates";
 import type { CallContext } from "../provider";
 
 /** One asked fetch: a day range with the provider's filter, from one report. */
@@ -27,6 +27,12 @@ export interface RangeCoalescerOptions<F, R> {
   keepFor(range: DateRange, call: CallContext): number;
   /** Longest range one upstream call may cover. */
   maxDays?: number;
+  /**
+   * Where one call costs the same whatever its range (Ace Data, AI Studio within 31 days), the gaps
+   * of one key are joined into one unit up to this many days, held days between them included: two
+   * calls become one. Unset for providers whose cost grows with the range (Adverity's pages).
+   */
+  joinGapsUpToDays?: number;
   /**
    * Keys are collected until none has arrived for `quietMs`, or for `maxWaitMs` at most, then
    * merged: a burst of concurrent requests becomes one batch, a lone request waits only `quietMs`.
@@ -102,29 +108,36 @@ export class RangeCoalescer<F, R> {
   private async load(key: RangeKey<F>): Promise<ServedUnit<F, R>[]> {
     const now = Date.now();
     const usable = this.board.filter((e) => e.until > now && this.options.covers(e.filter, key.filter));
-    const parts: Array<Promise<ServedUnit<F, R>[]>> = [];
     // Walk the key's days: read each stretch from the board entry reaching furthest, and leave the
     // stretches no entry holds as gaps to fetch.
+    let stretches: Array<{ use: DateRange; holding?: BoardEntry<F, R> }> = [];
     let day = key.range.from;
     while (day <= key.range.to) {
       const from = day;
       const holding = usable.filter((e) => e.range.from <= from && e.range.to >= from).sort((a, b) => (a.range.to < b.range.to ? 1 : -1))[0];
       if (holding) {
-        const use = { from, to: minDate(holding.range.to, key.range.to) };
-        parts.push(
-          holding.settled.then((r) => {
-            credit(holding, key.call);
-            return [{ ...r, use, range: holding.range, filter: holding.filter }];
-          }),
-        );
-        day = addDays(use.to, 1);
+        stretches.push({ use: { from, to: minDate(holding.range.to, key.range.to) }, holding });
       } else {
         const next = usable.filter((e) => e.range.from > from).reduce<string | undefined>((m, e) => (m === undefined || e.range.from < m ? e.range.from : m), undefined);
-        const gap = { from, to: next === undefined ? key.range.to : minDate(addDays(next, -1), key.range.to) };
-        parts.push(new Promise((resolve) => this.enqueue({ key, gap, resolve: resolve as Pending<F>["resolve"] })));
-        day = addDays(gap.to, 1);
+        stretches.push({ use: { from, to: next === undefined ? key.range.to : minDate(addDays(next, -1), key.range.to) } });
       }
+      day = addDays(stretches[stretches.length - 1]!.use.to, 1);
     }
+    const gaps = stretches.filter((x) => !x.holding);
+    const join = this.options.joinGapsUpToDays;
+    if (join !== undefined && gaps.length > 1 && daysInRange(gaps[0]!.use.from, gaps[gaps.length - 1]!.use.to) <= join) {
+      // One call over both gaps costs less than two: the held days between them are read from it too.
+      const joined = { from: gaps[0]!.use.from, to: gaps[gaps.length - 1]!.use.to };
+      stretches = [...stretches.filter((x) => x.use.to < joined.from), { use: joined }, ...stretches.filter((x) => x.use.from > joined.to)];
+    }
+    const parts = stretches.map(({ use, holding }) =>
+      holding
+        ? holding.settled.then((r): ServedUnit<F, R>[] => {
+            credit(holding, key.call);
+            return [{ ...r, use, range: holding.range, filter: holding.filter }];
+          })
+        : new Promise<ServedUnit<F, R>[]>((resolve) => this.enqueue({ key, gap: use, resolve: resolve as Pending<F>["resolve"] })),
+    );
     return (await Promise.all(parts)).flat();
   }
 

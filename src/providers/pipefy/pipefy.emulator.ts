@@ -1,5 +1,5 @@
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
+import { existsSync, readFileSync } from "node:fs";
+import { dirname, join } from "node:path";
 import { buildSchema, execute, GraphQLError, parse, validate, type DocumentNode, type GraphQLSchema } from "graphql";
 import { addDays, eachDay, monthStart, todayIn, type CalendarDate, type DateRange } from "../../common/dates";
 import { bearerToken, EmulatorServer, seeded, type EmulatorOptions, type EmulatorResponse, type RecordedRequest } from "../emulator/emulator-server";
@@ -55,6 +55,15 @@ export interface PipefyEmulatorOptions extends EmulatorOptions {
  * the 1st through today, last_month the previous month, last_3_months the three months before the
  * current one (or, with `lastThreeMonths: "throughToday"`, the 1st of two months ago through today).
  */
+/** schema/upstream/pipefy.graphql of the package, found from wherever this file was compiled to. */
+function upstreamSchemaPath(): string {
+  for (let dir = __dirname; ; dir = dirname(dir)) {
+    const candidate = join(dir, "schema", "upstream", "pipefy.graphql");
+    if (existsSync(candidate)) return candidate;
+    if (dirname(dir) === dir) throw new Error("schema/upstream/pipefy.graphql not found above the Pipefy emulator");
+  }
+}
+
 export class PipefyEmulator extends EmulatorServer {
   lastThreeMonths: LastThreeMonths;
   rateLimit?: PipefyEmulatorOptions["rateLimit"];
@@ -69,8 +78,7 @@ export class PipefyEmulator extends EmulatorServer {
     this.organizations = options.organizations ?? { [PIPEFY_DEMO_ORGANIZATION.id]: PIPEFY_DEMO_ORGANIZATION.uuid };
     this.lastThreeMonths = options.lastThreeMonths ?? "previous";
     this.rateLimit = options.rateLimit;
-    // Same depth under src/ and dist/: both resolve to the repository's schema/ folder.
-    this.schema = buildSchema(readFileSync(join(__dirname, "../../../schema/upstream/pipefy.graphql"), "utf8"));
+    this.schema = buildSchema(readFileSync(upstreamSchemaPath(), "utf8"));
   }
 
   /** Calls made on one UTC day with one operation name and one token. */

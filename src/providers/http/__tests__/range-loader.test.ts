@@ -85,3 +85,27 @@ describe("RangeCoalescer", () => {
     expect(fetched).toHaveLength(2);
   });
 });
+
+describe("RangeCoalescer with joinGapsUpToDays", () => {
+  it("asks one call over two gaps of a key instead of two, reading the held days between from it", async () => {
+    const fetched: Array<[string, string]> = [];
+    const c = new RangeCoalescer<null, DateRange>("join", {
+      mergeFilters: () => null,
+      covers: () => true,
+      fetch: async (range, _f, call) => {
+        call.stats.upstreamRequests++;
+        fetched.push([range.from, range.to]);
+        return range;
+      },
+      keepFor: () => 60_000,
+      joinGapsUpToDays: 366,
+    });
+    const a = callContext();
+    await c.loader(a).load({ range: r("2026-03-10", "2026-03-15"), filter: null, call: a });
+    const b = callContext();
+    const units = answersOf(await c.loader(b).load({ range: r("2026-03-01", "2026-03-31"), filter: null, call: b }));
+    expect(fetched).toEqual([["2026-03-10", "2026-03-15"], ["2026-03-01", "2026-03-31"]]);
+    expect(units.map((u) => u.use)).toEqual([r("2026-03-01", "2026-03-31")]);
+    expect(b.stats).toEqual({ upstreamRequests: 1, cachedResponses: 0 });
+  });
+});
