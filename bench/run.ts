@@ -4,7 +4,7 @@ process.env.APOLLO_TELEMETRY_DISABLED = "true";
 
 import "reflect-metadata";
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { AdverityEmulator } from "../src/providers/adverity/adverity.emulator";
@@ -43,7 +43,6 @@ async function main(): Promise<number> {
 
   // The server under test is the built one, run as its own process.
   execFileSync(process.execPath, [join(ROOT, "scripts", "build-if-needed.js")], { cwd: ROOT, stdio: "inherit" });
-  linkSchemaFolder();
 
   const emulators = new Map<ProviderKey, EmulatorServer>();
   for (const m of PROVIDER_MODULES) emulators.set(m.catalog.key, (await m.startEmulator({ latencyMs: LATENCY_MS })) as EmulatorServer);
@@ -386,15 +385,6 @@ function shiftLast(requests: readonly BenchRequest[]): string {
 
 function loadSummary(r: LoadResult): string {
   return `${r.requests} requests, ${r.non2xx} non-2xx, ${r.errors} errors, ${r.mismatches} mismatches`;
-}
-
-/**
- * The Pipefy emulator reads schema/upstream/pipefy.graphql at a fixed depth from its own file,
- * which from dist-bench/src/... lands in dist-bench/: point dist-bench/schema at the real folder.
- */
-function linkSchemaFolder(): void {
-  const link = join(ROOT, "dist-bench", "schema");
-  if (!existsSync(link)) symlinkSync(join(ROOT, "schema"), link, "dir");
 }
 
 main().then(
