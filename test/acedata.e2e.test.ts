@@ -1,14 +1,6 @@
 import { ACEDATA_APIS, ACEDATA_DEMO_TOKEN, type AceDataEmulator } from "../src/providers/acedata/acedata.emulator";
-import { startServer, utcDay, type RunningServer } from "./support/server-harness";
+import { startServer, USAGE_QUERY as USAGE, utcDay, type RunningServer } from "./support/server-harness";
 
-const USAGE = `query Usage($input: UsageInput!) {
-  organization(id: "demo") {
-    usage(input: $input) {
-      series { provider metric { key kind unit } dimensions { key value label } points { start end value final } total }
-      sources { provider state error { code message retryAfterSeconds } finalizedThrough upstreamRequests cachedResponses }
-    }
-  }
-}`;
 
 const RECORDS = `query Records($input: RecordsInput!) {
   organization(id: "demo") {

@@ -21,16 +21,8 @@ import {
   type GranularityName,
   type SeriesJson,
 } from "./support/expected";
-import { startServer, utcDay, type GraphQLResult, type RunningServer } from "./support/server-harness";
+import { startServer, USAGE_QUERY as USAGE, utcDay, type GraphQLResult, type RunningServer } from "./support/server-harness";
 
-const USAGE = `query Usage($input: UsageInput!) {
-  organization(id: "demo") {
-    usage(input: $input) {
-      series { provider metric { key kind unit } dimensions { key value label } points { start end value final } total }
-      sources { provider state error { code message retryAfterSeconds } finalizedThrough upstreamRequests cachedResponses }
-    }
-  }
-}`;
 
 const RECORDS = `query Records($input: RecordsInput!) {
   organization(id: "demo") {

@@ -60,6 +60,16 @@ export async function postGraphQL(url: string, query: string, variables?: Record
   return { status: res.status, body: JSON.parse(text), text };
 }
 
+/** The full usage report of the demo organization, for `{ input }` variables. */
+export const USAGE_QUERY = `query Usage($input: UsageInput!) {
+  organization(id: "demo") {
+    usage(input: $input) {
+      series { provider metric { key kind unit } dimensions { key value label } points { start end value final } total }
+      sources { provider state error { code message retryAfterSeconds } finalizedThrough upstreamRequests cachedResponses }
+    }
+  }
+}`;
+
 /** `yyyy-MM-dd` of today + `days` in UTC. */
 export function utcDay(days = 0): string {
   return new Date(Date.now() + days * 86_400_000).toISOString().slice(0, 10);
