@@ -55,15 +55,6 @@ export function eachDay(from: CalendarDate, to: CalendarDate): CalendarDate[] {
 export const minDate = (a: CalendarDate, b: CalendarDate): CalendarDate => (a <= b ? a : b);
 export const maxDate = (a: CalendarDate, b: CalendarDate): CalendarDate => (a >= b ? a : b);
 
-export function isValidTimeZone(timeZone: string): boolean {
-  try {
-    new Intl.DateTimeFormat("en-US", { timeZone });
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 const dayFormatters = new Map<string, Intl.DateTimeFormat>();
 
 /** The calendar date it is now in an IANA time zone. */

@@ -4,7 +4,7 @@ import { aiStudioModule } from "./aiStudio/aiStudio.provider";
 import { jiandaoyunModule } from "./jiandaoyun/jiandaoyun.provider";
 import { pipefyModule } from "./pipefy/pipefy.provider";
 import type { ProviderModule } from "./module";
-import type { ProviderId, ProviderKey } from "./provider";
+import type { ProviderKey } from "./provider";
 
 /** Every provider usagegraph knows, in the order reports list them. One line per provider. */
 export const PROVIDER_MODULES: readonly ProviderModule[] = [
@@ -16,6 +16,5 @@ export const PROVIDER_MODULES: readonly ProviderModule[] = [
 ];
 
 export const MODULES_BY_KEY: ReadonlyMap<ProviderKey, ProviderModule> = new Map(PROVIDER_MODULES.map((m) => [m.catalog.key, m]));
-export const MODULES_BY_ID: ReadonlyMap<ProviderId, ProviderModule> = new Map(PROVIDER_MODULES.map((m) => [m.catalog.id, m]));
 
 export const ALL_METRIC_KEYS: readonly string[] = PROVIDER_MODULES.flatMap((m) => m.catalog.metrics.map((x) => x.key));

@@ -1,5 +1,5 @@
 import { addDays, minDate, todayIn, type DateRange } from "../../common/dates";
-import { TTL } from "../http/datasource";
+import { ttlForUtcDays } from "../http/datasource";
 import { answersOf, idsCover, idsUnion, RangeCoalescer } from "../http/range-loader";
 import type { ProviderModule } from "../module";
 import type { CallContext, Provider, ProviderDeps, ProviderQuery, ProviderResult } from "../provider";
@@ -24,8 +24,8 @@ export class AceDataProvider implements Provider {
       // service applies each report's own `where` again, so a wider answer is never shown as is.
       mergeFilters: idsUnion,
       covers: idsCover,
-      fetch: (range, ids, owner) => this.source.aggregate(range, ids, ttlFor(range, owner), owner),
-      keepFor: ttlFor,
+      fetch: (range, ids, owner) => this.source.aggregate(range, ids, ttlForUtcDays(range, owner), owner),
+      keepFor: ttlForUtcDays,
       joinGapsUpToDays: 366,
     });
   }
@@ -48,11 +48,6 @@ export class AceDataProvider implements Provider {
       finalizedThrough: yesterday,
     };
   }
-}
-
-/** Final days are kept for long, a range reaching today for minutes. */
-function ttlFor(range: DateRange, call: CallContext): number {
-  return range.to < todayIn("UTC", call.now()) ? TTL.final : TTL.fresh;
 }
 
 /** The days each unit serves, from its answer, as one aggregate. */

@@ -1,6 +1,6 @@
 import { addDays, minDate, todayIn, type DateRange } from "../../common/dates";
 import { UpstreamError } from "../../common/errors";
-import { TTL } from "../http/datasource";
+import { ttlForUtcDays } from "../http/datasource";
 import { RangeCoalescer } from "../http/range-loader";
 import type { ProviderModule } from "../module";
 import type { CallContext, Provider, ProviderDeps, ProviderQuery, ProviderResult, SourceIssue } from "../provider";
@@ -26,8 +26,8 @@ export class AiStudioProvider implements Provider {
     this.units = new RangeCoalescer(`aiStudio:${deps.organizationId}`, {
       mergeFilters: () => null,
       covers: () => true,
-      fetch: (range, _none, owner) => this.source.usage(range, ttlFor(range, owner), owner),
-      keepFor: ttlFor,
+      fetch: (range, _none, owner) => this.source.usage(range, ttlForUtcDays(range, owner), owner),
+      keepFor: ttlForUtcDays,
       maxDays: MAX_DAYS_PER_CALL,
       joinGapsUpToDays: MAX_DAYS_PER_CALL,
     });
@@ -63,11 +63,6 @@ export class AiStudioProvider implements Provider {
     result.issues.push(...failures.map(({ error, chunk }) => issueFor(error, chunk)));
     return result;
   }
-}
-
-/** Final days are kept for long, a range reaching today for minutes. */
-function ttlFor(range: DateRange, call: CallContext): number {
-  return range.to < todayIn("UTC", call.now()) ? TTL.final : TTL.fresh;
 }
 
 /** A chunk that failed while others answered: its days are missing, not zero. */

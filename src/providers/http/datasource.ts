@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
 import { BrokenCircuitError, circuitBreaker, CircuitState, ConsecutiveBreaker, DelegateBackoff, handleWhen, retry, type CircuitBreakerPolicy } from "cockatiel";
+import { todayIn } from "../../common/dates";
 import { ErrorCode, UpstreamError } from "../../common/errors";
 import type { CallContext, ProviderCatalog, ProviderDeps, UpstreamMetrics } from "../provider";
 import type { UpstreamCache } from "./cache";
@@ -35,6 +36,11 @@ export interface UpstreamResponse {
 
 /** Cache lifetimes: final data for days, data that may still change for minutes. */
 export const TTL = { final: 3 * 24 * 3_600_000, fresh: 5 * 60_000 } as const;
+
+/** Lifetime of an answer over UTC days: final once the range ended before today, fresh otherwise. */
+export function ttlForUtcDays(range: { to: string }, call: CallContext): number {
+  return range.to < todayIn("UTC", call.now()) ? TTL.final : TTL.fresh;
+}
 
 const BACKOFF_BASE_MS = 200;
 const BACKOFF_CAP_MS = 5_000;

@@ -65,10 +65,6 @@ export class ProviderQueue {
     return this.limiter.counts().QUEUED + this.limiter.counts().RECEIVED;
   }
 
-  get running(): number {
-    return this.limiter.counts().RUNNING + this.limiter.counts().EXECUTING;
-  }
-
   /** Holds every call of this queue until `ms` from now (Retry-After, or 1 s by default). */
   pause(ms: number): void {
     this.pausedUntil = Math.max(this.pausedUntil, Date.now() + ms);
