@@ -24,6 +24,12 @@ export const ACEDATA_APIS: readonly AceDataApi[] = [
  * service's `items/apis` body (`shape`), and the vendor's error envelopes.
  */
 export class AceDataEmulator extends EmulatorServer {
+  readonly contract = "acedata" as const;
+
+  protected errorBody(status: number, message: string): unknown {
+    return errorEnvelope(status, status === 429 ? "too_many_requests" : "upstream_error", message).body;
+  }
+
   shape: "documented" | "live" = "documented";
 
   constructor(options: EmulatorOptions & { token?: string; shape?: "documented" | "live" } = {}) {

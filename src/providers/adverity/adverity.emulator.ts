@@ -49,6 +49,12 @@ export interface AdverityEmulatorOptions extends EmulatorOptions {
  * arrives while another is in flight is throttled and counted in `concurrencyViolations`.
  */
 export class AdverityEmulator extends EmulatorServer {
+  readonly contract = "adverity" as const;
+
+  protected errorBody(status: number, message: string): unknown {
+    return { detail: message };
+  }
+
   /** Requests that arrived while another was in flight. */
   concurrencyViolations = 0;
   /** Added to the `count` of every answer: lets tests make pages disagree with their count. */

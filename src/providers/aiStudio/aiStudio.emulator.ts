@@ -21,6 +21,12 @@ const ZERO: AiStudioCounts = { parsed_pages: 0, processor_runs: 0, processed_doc
  * without a row, totals that are the sum of the rows, and the assumed error envelope.
  */
 export class AiStudioEmulator extends EmulatorServer {
+  readonly contract = "aiStudio" as const;
+
+  protected errorBody(status: number, message: string): unknown {
+    return error(status, status === 429 ? "rate_limited" : "upstream_error", message).body;
+  }
+
   private readonly apiKey: string;
 
   constructor(options: EmulatorOptions & { apiKey?: string } = {}) {

@@ -7,6 +7,10 @@ export interface RecordedRequest {
   method: string;
   path: string;
   query: URLSearchParams;
+  /** The query string as sent (without `?`), for checks that must see repeated parameters as sent. */
+  rawQuery: string;
+  /** The body as sent. */
+  rawBody: string;
   headers: IncomingMessage["headers"];
   body: unknown;
   /** Arrival time, epoch ms. */
@@ -20,12 +24,36 @@ export interface EmulatorResponse {
   headers?: Record<string, string>;
 }
 
-/** Faults a test (or the demo) injects; each applies to the next `times` requests (default: all). */
+/**
+ * Faults a test (or the demo) injects; each applies to the next `times` requests (default: all).
+ * A `status` fault answers with a body that should still be one the vendor's contract allows (the
+ * vendor's own error envelope, say); a test that breaks the contract on purpose (a negative count,
+ * a missing field) says why in `offContract`. `hang`, `malformed`, `html` and `drip` are off the
+ * contract by their nature.
+ */
 export type Fault =
-  | { kind: "status"; status: number; body?: unknown; headers?: Record<string, string> }
+  | { kind: "status"; status: number; body?: unknown; headers?: Record<string, string>; offContract?: string }
   | { kind: "hang" }
   | { kind: "malformed" }
-  | { kind: "html"; status?: number };
+  | { kind: "html"; status?: number }
+  /** The normal answer, one byte every `intervalMs` (a slow-loris upstream). */
+  | { kind: "drip"; intervalMs: number }
+  /** A 200 body of `bytes` bytes of valid-looking JSON, streamed (an upstream gone wild). */
+  | { kind: "oversized"; bytes: number };
+
+/** The contract an emulator plays (`schema/upstream/contracts/`). */
+export type EmulatedContract = "jiandaoyun" | "acedata" | "aiStudio" | "pipefy" | "adverity";
+
+/** One request and the answer an emulator gave it, as an exchange observer sees them. */
+export interface Exchange {
+  contract: EmulatedContract;
+  request: RecordedRequest;
+  status: number;
+  /** The body as sent (a string), or undefined when no answer was sent (a hang). */
+  body: string | undefined;
+  /** Why this answer is off the contract on purpose; undefined for answers that must conform. */
+  offContract?: string;
+}
 
 export interface EmulatorOptions {
   port?: number;
@@ -40,6 +68,14 @@ export interface EmulatorOptions {
  * deterministic data, and takes fault knobs so tests can make the vendor misbehave on purpose.
  */
 export abstract class EmulatorServer implements EmulatorHandle {
+  /**
+   * Sees every exchange of every emulator of this process: the test suite checks each one against
+   * the upstream contract (test/support/contract-check.ts). Unset in demo mode and the benchmark.
+   */
+  static observer: ((exchange: Exchange) => void) | undefined;
+
+  /** Which vendor contract this emulator plays. */
+  abstract readonly contract: EmulatedContract;
   readonly requests: RecordedRequest[] = [];
   latencyMs: number;
   protected readonly now: () => number;
@@ -107,6 +143,8 @@ export abstract class EmulatorServer implements EmulatorHandle {
       method: req.method ?? "GET",
       path: url.pathname,
       query: url.searchParams,
+      rawQuery: url.search.replace(/^\?/, ""),
+      rawBody: raw,
       headers: req.headers,
       body: raw ? safeJson(raw) : undefined,
       at: Date.now(),
@@ -118,21 +156,24 @@ export abstract class EmulatorServer implements EmulatorHandle {
     if (fault) {
       switch (fault.kind) {
         case "hang":
+          this.observe(recorded, 0, undefined, "a hanging upstream (injected)");
           this.hanging.add(res);
           res.on("close", () => this.hanging.delete(res));
           return;
         case "malformed":
-          recorded.status = 200;
-          res.writeHead(200, { "content-type": "application/json" }).end('{"results": [ {"date": "2026-');
+          this.sendRaw(res, recorded, 200, "application/json", '{"results": [ {"date": "2026-', "truncated JSON (injected)");
           return;
         case "html":
-          recorded.status = fault.status ?? 502;
-          res
-            .writeHead(recorded.status, { "content-type": "text/html" })
-            .end("<html><body><h1>502 Bad Gateway</h1><p>nginx</p></body></html>");
+          this.sendRaw(res, recorded, fault.status ?? 502, "text/html", "<html><body><h1>502 Bad Gateway</h1><p>nginx</p></body></html>", "an HTML gateway page (injected)");
           return;
         case "status":
-          this.send(res, recorded, { status: fault.status, body: fault.body ?? { detail: "injected fault" }, headers: fault.headers });
+          this.send(res, recorded, { status: fault.status, body: fault.body ?? this.errorBody(fault.status, "injected fault"), headers: fault.headers }, fault.offContract);
+          return;
+        case "drip":
+          await this.drip(res, recorded, fault.intervalMs);
+          return;
+        case "oversized":
+          await this.oversized(res, recorded, fault.bytes);
           return;
       }
     }
@@ -140,15 +181,58 @@ export abstract class EmulatorServer implements EmulatorHandle {
     try {
       answer = await this.handle(recorded);
     } catch {
-      answer = { status: 500, body: { detail: "emulator error" } };
+      answer = { status: 500, body: this.errorBody(500, "emulator error") };
     }
     this.send(res, recorded, answer);
   }
 
-  private send(res: ServerResponse, recorded: RecordedRequest, answer: EmulatorResponse): void {
+  /** The vendor's error envelope for a status and a message (what an injected status fault answers by default). */
+  protected abstract errorBody(status: number, message: string): unknown;
+
+  private send(res: ServerResponse, recorded: RecordedRequest, answer: EmulatorResponse, offContract?: string): void {
+    const text = typeof answer.body === "string" ? answer.body : JSON.stringify(answer.body);
+    this.sendRaw(res, recorded, answer.status, "application/json", text, offContract, answer.headers);
+  }
+
+  private sendRaw(res: ServerResponse, recorded: RecordedRequest, status: number, contentType: string, text: string, offContract?: string, headers?: Record<string, string>): void {
+    recorded.status = status;
+    this.observe(recorded, status, text, offContract);
+    res.writeHead(status, { "content-type": contentType, ...headers });
+    res.end(text);
+  }
+
+  private observe(request: RecordedRequest, status: number, body: string | undefined, offContract?: string): void {
+    EmulatorServer.observer?.({ contract: this.contract, request, status, body, offContract });
+  }
+
+  /** The normal answer, drip-fed one byte at a time until it is sent or the client goes away. */
+  private async drip(res: ServerResponse, recorded: RecordedRequest, intervalMs: number): Promise<void> {
+    const answer = await this.handle(recorded);
+    const text = typeof answer.body === "string" ? answer.body : JSON.stringify(answer.body);
     recorded.status = answer.status;
-    res.writeHead(answer.status, { "content-type": "application/json", ...answer.headers });
-    res.end(typeof answer.body === "string" ? answer.body : JSON.stringify(answer.body));
+    this.observe(recorded, answer.status, text, "drip-fed (injected)");
+    this.hanging.add(res);
+    res.on("close", () => this.hanging.delete(res));
+    res.writeHead(answer.status, { "content-type": "application/json", "content-length": String(Buffer.byteLength(text)) });
+    for (const byte of Buffer.from(text)) {
+      if (res.destroyed) return;
+      res.write(Buffer.of(byte));
+      await new Promise((r) => setTimeout(r, intervalMs));
+    }
+    res.end();
+  }
+
+  /** A JSON array of zeros `bytes` long, streamed in 64 KiB chunks: valid JSON, far too large. */
+  private async oversized(res: ServerResponse, recorded: RecordedRequest, bytes: number): Promise<void> {
+    recorded.status = 200;
+    this.observe(recorded, 200, undefined, "an oversized body (injected)");
+    res.writeHead(200, { "content-type": "application/json" });
+    const chunk = "0,".repeat(32 * 1024);
+    res.write("[");
+    for (let sent = 1; sent < bytes && !res.destroyed; sent += chunk.length) {
+      if (!res.write(chunk)) await new Promise<void>((r) => { res.once("drain", () => r()); res.once("close", () => r()); });
+    }
+    res.end("0]");
   }
 
   private takeFault(): Fault | undefined {

@@ -20,6 +20,12 @@ export interface JiandaoyunEmulatorOptions extends EmulatorOptions {
  * request/second limit, enforced per key where requests arrive, as the real service does.
  */
 export class JiandaoyunEmulator extends EmulatorServer {
+  readonly contract = "jiandaoyun" as const;
+
+  protected errorBody(status: number, message: string): unknown {
+    return { code: status === 429 ? 8304 : status, msg: message };
+  }
+
   /** Requests refused with 8304 because they came too soon after the previous accepted one. */
   violations = 0;
   usageStatsEnabled: boolean;

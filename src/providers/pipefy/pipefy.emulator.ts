@@ -65,6 +65,12 @@ function upstreamSchemaPath(): string {
 }
 
 export class PipefyEmulator extends EmulatorServer {
+  readonly contract = "pipefy" as const;
+
+  protected errorBody(status: number, message: string): unknown {
+    return { errors: [{ message, extensions: { code: status === 429 ? "TOO_MANY_REQUESTS" : "INTERNAL_SERVER_ERROR" } }] };
+  }
+
   lastThreeMonths: LastThreeMonths;
   rateLimit?: PipefyEmulatorOptions["rateLimit"];
   private readonly token: string;
