@@ -66,9 +66,9 @@ describe("upstream faults", () => {
 
   it("opens the circuit in a 5xx storm: calls stop reaching the vendor, then one probe closes it again", async () => {
     const ace = emulator("acedata");
-    ace.inject({ kind: "status", status: 503, body: { detail: "storm" } });
+    ace.inject({ kind: "status", status: 503 });
     // Three failed calls (each with one retry) open the circuit...
-    for (let i = 0; i < 3; i++) await expectFault("acedata", "ACEDATA", { kind: "status", status: 503, body: {} }, "UPSTREAM_UNAVAILABLE");
+    for (let i = 0; i < 3; i++) await expectFault("acedata", "ACEDATA", { kind: "status", status: 503 }, "UPSTREAM_UNAVAILABLE");
     const reached = ace.requests.length;
     expect(reached).toBe(6);
     // ...and while it is open, reports fail fast without a single upstream call.
@@ -92,7 +92,7 @@ describe("upstream faults", () => {
 
   // The 429 cases come last: a Retry-After pauses that provider's queue, as it should.
   it("reports a lasting 429 with Retry-After in seconds as UPSTREAM_RATE_LIMITED with retryAfterSeconds", async () => {
-    const { failing } = await expectFault("aiStudio", "AI_STUDIO", { kind: "status", status: 429, body: {}, headers: { "retry-after": "30" } }, "UPSTREAM_RATE_LIMITED");
+    const { failing } = await expectFault("aiStudio", "AI_STUDIO", { kind: "status", status: 429, headers: { "retry-after": "30" } }, "UPSTREAM_RATE_LIMITED");
     expect(failing.error.retryAfterSeconds).toBe(30);
     // The queue now waits out the pause: the next report does not call AI Studio at all.
     emulator("aiStudio").clearFaults().resetLog();
@@ -104,7 +104,7 @@ describe("upstream faults", () => {
 
   it("reads a Retry-After given as an HTTP-date", async () => {
     const at = new Date(Date.now() + 45_000).toUTCString();
-    const { failing } = await expectFault("pipefy", "PIPEFY", { kind: "status", status: 429, body: {}, headers: { "retry-after": at } }, "UPSTREAM_RATE_LIMITED");
+    const { failing } = await expectFault("pipefy", "PIPEFY", { kind: "status", status: 429, headers: { "retry-after": at } }, "UPSTREAM_RATE_LIMITED");
     expect(failing.error.retryAfterSeconds).toBeGreaterThanOrEqual(43);
     expect(failing.error.retryAfterSeconds).toBeLessThanOrEqual(46);
   });

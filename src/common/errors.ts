@@ -70,6 +70,8 @@ export class UpstreamError extends Error {
       vendorCode?: string | number;
       /** Whether trying again may succeed. */
       retryable?: boolean;
+      /** How long to wait before trying again, when retryable (set by the datasource's retry plan). */
+      retryDelayMs?: number;
     } = {},
   ) {
     super(message);

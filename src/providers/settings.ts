@@ -1,5 +1,5 @@
 import { IsInt, IsNumber, IsOptional, IsPositive, IsUrl, Max, Min, ValidateNested } from "class-validator";
-import type { HttpSettings } from "./http/datasource";
+import { HTTP_DEFAULTS, type HttpSettings } from "./http/datasource";
 
 /** Overrides of a provider's documented rate limit. */
 export class RateLimitSettings {
@@ -20,13 +20,13 @@ export class CircuitBreakerSettings {
   @IsInt()
   @Min(1)
   @Max(100)
-  failures: number = 5;
+  failures: number = HTTP_DEFAULTS.circuitBreaker.failures;
 
   /** How long the circuit stays open before one probe call is let through. */
   @IsInt()
   @Min(100)
   @Max(600_000)
-  halfOpenAfterMs: number = 15_000;
+  halfOpenAfterMs: number = HTTP_DEFAULTS.circuitBreaker.halfOpenAfterMs;
 }
 
 /** What every provider section of the config holds beside its credentials. */
@@ -37,12 +37,12 @@ export class BaseProviderSettings implements HttpSettings {
   @IsInt()
   @Min(100)
   @Max(120_000)
-  timeoutMs: number = 10_000;
+  timeoutMs: number = HTTP_DEFAULTS.timeoutMs;
 
   @IsInt()
   @Min(0)
   @Max(10)
-  maxRetries: number = 2;
+  maxRetries: number = HTTP_DEFAULTS.maxRetries;
 
   @IsOptional()
   @ValidateNested()
@@ -51,4 +51,16 @@ export class BaseProviderSettings implements HttpSettings {
   @IsOptional()
   @ValidateNested()
   circuitBreaker?: CircuitBreakerSettings;
+
+  /** How long a failure no retry can fix (refused credentials, a rejected query) is answered from memory; 0 = never. */
+  @IsInt()
+  @Min(0)
+  @Max(3_600_000)
+  failureMemoryMs: number = HTTP_DEFAULTS.failureMemoryMs;
+
+  /** Largest upstream response body read, in bytes. */
+  @IsInt()
+  @Min(1024)
+  @Max(512 * 1024 * 1024)
+  maxBodyBytes: number = HTTP_DEFAULTS.maxBodyBytes;
 }

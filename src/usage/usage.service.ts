@@ -1,5 +1,6 @@
 import { setMaxListeners } from "node:events";
 import { minDate, todayIn, type DateRange } from "../common/dates";
+import { deadlineAfter } from "../common/deadline";
 import { ErrorCode, ProviderFailureError, UpstreamError, type UpstreamErrorCode } from "../common/errors";
 import type { Logger } from "../common/logger";
 import type { LoaderRegistry } from "../common/loaders";
@@ -112,22 +113,26 @@ export class UsageService {
   ): Promise<SourceOutcome[]> {
     const ids = asked && asked.length > 0 ? [...new Set(asked)] : PROVIDER_MODULES.filter((m) => org.providers.has(m.catalog.key)).map((m) => m.catalog.id);
     const deadline = this.options.now() + this.options.deadlineMs;
-    const signal = scope.signal
-      ? AbortSignal.any([scope.signal, AbortSignal.timeout(this.options.deadlineMs)])
-      : AbortSignal.timeout(this.options.deadlineMs);
+    // Our own timer, not AbortSignal.timeout: see deadlineAfter for why the latter can vanish.
+    const timer = deadlineAfter(this.options.deadlineMs, scope.signal);
+    const { signal } = timer;
     // Every upstream call of the report listens to it (30 Jiandaoyun days are 30 listeners).
     setMaxListeners(0, signal);
     const ordered = PROVIDER_MODULES.filter((m) => ids.includes(m.catalog.id));
-    return Promise.all(
-      ordered.map(async ({ catalog }) => {
-        const provider = org.providers.get(catalog.key);
-        if (!provider) return { catalog, status: status(catalog.id, SourceState.NOT_CONFIGURED, { upstreamRequests: 0, cachedResponses: 0 }, null) };
-        const query = plan(catalog);
-        const stats: CallStats = { upstreamRequests: 0, cachedResponses: 0 };
-        if (!query) return { catalog, result: undefined, status: status(catalog.id, SourceState.OK, stats, null) };
-        return this.runOne(provider, query, { deadline, signal, stats, loaders: scope.loaders, log: scope.log.child({ organization: org.id, provider: catalog.key }), now: this.options.now }, scope, path);
-      }),
-    );
+    try {
+      return await Promise.all(
+        ordered.map(async ({ catalog }) => {
+          const provider = org.providers.get(catalog.key);
+          if (!provider) return { catalog, status: status(catalog.id, SourceState.NOT_CONFIGURED, { upstreamRequests: 0, cachedResponses: 0 }, null) };
+          const query = plan(catalog);
+          const stats: CallStats = { upstreamRequests: 0, cachedResponses: 0 };
+          if (!query) return { catalog, result: undefined, status: status(catalog.id, SourceState.OK, stats, null) };
+          return this.runOne(provider, query, { deadline, signal, stats, loaders: scope.loaders, log: scope.log.child({ organization: org.id, provider: catalog.key }), now: this.options.now }, scope, path);
+        }),
+      );
+    } finally {
+      timer.clear();
+    }
   }
 
   private async runOne(provider: Provider, query: ProviderQuery, call: CallContext, scope: ServiceScope, path: ReadonlyArray<string | number>): Promise<SourceOutcome> {

@@ -73,8 +73,8 @@ function checkPipefy(exchange: Exchange): string[] {
   const body = jsonOrNull(exchange.body) as { data?: unknown; errors?: unknown } | null;
   if (!body || typeof body !== "object") return [`pipefy: HTTP ${exchange.status} body is not a JSON object`];
   // Errors travel as HTTP 200 with errors[] (or 401/429 with the documented body): the transport
-  // notes of the SDL allow them beside or instead of data.
-  if (Array.isArray(body.errors) && (body.data === undefined || body.data === null)) return [];
+  // notes of the SDL allow them, with partial data or none.
+  if (Array.isArray(body.errors)) return [];
   if (exchange.status !== 200) return [`pipefy: HTTP ${exchange.status} answered without errors[]`];
   if (typeof body.data !== "object" || body.data === null) return ["pipefy: HTTP 200 answered without data"];
   // The answer is one the SDL allows for this operation: executing the operation over the answer

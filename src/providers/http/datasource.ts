@@ -1,6 +1,8 @@
 import { createHash } from "node:crypto";
-import { BrokenCircuitError, circuitBreaker, CircuitState, ConsecutiveBreaker, DelegateBackoff, handleWhen, retry, type CircuitBreakerPolicy } from "cockatiel";
+import { BrokenCircuitError, circuitBreaker, CircuitState, ConsecutiveBreaker, DelegateBackoff, handleWhen, retry, wrap, type CircuitBreakerPolicy, type IPolicy, type IRetryContext } from "cockatiel";
+import { LRUCache } from "lru-cache";
 import { todayIn } from "../../common/dates";
+import { deadlineAfter } from "../../common/deadline";
 import { ErrorCode, UpstreamError } from "../../common/errors";
 import type { CallContext, ProviderCatalog, ProviderDeps, UpstreamMetrics } from "../provider";
 import type { UpstreamCache } from "./cache";
@@ -14,6 +16,10 @@ export interface HttpSettings {
   maxRetries: number;
   rateLimit?: { requestsPerSecond?: number; maxConcurrent?: number };
   circuitBreaker?: { failures: number; halfOpenAfterMs: number };
+  /** How long a failure that a retry cannot fix is answered from memory, ms; 0 = never. */
+  failureMemoryMs?: number;
+  /** Largest response body read, bytes: a larger one is refused without buffering it. */
+  maxBodyBytes?: number;
 }
 
 export interface UpstreamRequest {
@@ -41,6 +47,17 @@ export const TTL = { final: 3 * 24 * 3_600_000, fresh: 5 * 60_000 } as const;
 export function ttlForUtcDays(range: { to: string }, call: CallContext): number {
   return range.to < todayIn("UTC", call.now()) ? TTL.final : TTL.fresh;
 }
+
+/** Defaults of the settings above: the config's defaults are these, and nothing else repeats them. */
+export const HTTP_DEFAULTS = {
+  timeoutMs: 10_000,
+  maxRetries: 2,
+  circuitBreaker: { failures: 5, halfOpenAfterMs: 15_000 },
+  failureMemoryMs: 60_000,
+  maxBodyBytes: 5 * 1024 * 1024,
+  /** Calls a credential's queue holds before refusing more. */
+  maxQueued: 1_000,
+} as const;
 
 const BACKOFF_BASE_MS = 200;
 const BACKOFF_CAP_MS = 5_000;
@@ -71,12 +88,23 @@ export abstract class HttpDataSource {
    * nothing about the vendor's health (bad credentials, bad parameters, our deadline) do not count.
    */
   private readonly breaker: CircuitBreakerPolicy;
+  /** The breaker around the retries: one failed call, after its retries, counts once. Built once per credential. */
+  private readonly resilience: IPolicy<IRetryContext>;
   /**
    * Retry budget of this credential (a token bucket): retries may add at most ~20% to the calls
    * made, so a vendor in trouble sees its normal load, not a multiple of it, while the breaker
    * decides whether to stop calling altogether.
    */
   private retryBudget = RETRY_BUDGET_BURST;
+  /**
+   * Failures that no retry can fix (credentials refused, a query the vendor rejects, a body that
+   * breaks the contract), per request, for `failureMemoryMs`. A dashboard left open asks the same
+   * thing every few seconds; without this each ask would be a new upstream call that fails the same
+   * way, and some vendors (Pipefy) bill every answered call.
+   */
+  private readonly failures?: LRUCache<string, UpstreamError>;
+  /** The last failure the breaker counted: an open circuit reports its code, not a generic one. */
+  private lastBreakerFailure?: UpstreamError;
 
   protected constructor(
     protected readonly catalog: ProviderCatalog,
@@ -88,11 +116,29 @@ export abstract class HttpDataSource {
     this.cache = deps.cache;
     this.metrics = deps.metrics;
     this.secret = credential;
-    const breakerSettings = settings.circuitBreaker ?? { failures: 5, halfOpenAfterMs: 15_000 };
+    const breakerSettings = settings.circuitBreaker ?? HTTP_DEFAULTS.circuitBreaker;
+    const failureMemoryMs = settings.failureMemoryMs ?? HTTP_DEFAULTS.failureMemoryMs;
+    if (failureMemoryMs > 0) this.failures = new LRUCache({ max: 1_000, ttl: failureMemoryMs });
+    // Our deadline and the vendor's throttling say nothing about the vendor's health: not counted.
     this.breaker = circuitBreaker(
-      handleWhen((e) => e instanceof UpstreamError && (e.code === ErrorCode.UPSTREAM_UNAVAILABLE || e.code === ErrorCode.UPSTREAM_TIMEOUT)),
+      handleWhen((e) => e instanceof UpstreamError && BREAKER_CODES.has(e.code)),
       { halfOpenAfter: breakerSettings.halfOpenAfterMs, breaker: new ConsecutiveBreaker(breakerSettings.failures) },
     );
+    this.breaker.onFailure(({ handled, reason }) => {
+      if (handled && "error" in reason && reason.error instanceof UpstreamError) this.lastBreakerFailure = reason.error;
+    });
+    // A failure carries its own plan (fetchOnce): retryable or not, and after how long.
+    const retries = retry(
+      handleWhen((e) => e instanceof UpstreamError && e.retryable && this.retryBudget >= 1),
+      {
+        maxAttempts: settings.maxRetries,
+        backoff: new DelegateBackoff((context) => ("error" in context.result && context.result.error instanceof UpstreamError ? (context.result.error.options.retryDelayMs ?? 0) : 0)),
+      },
+    );
+    retries.onRetry(() => {
+      this.retryBudget -= 1;
+    });
+    this.resilience = wrap(this.breaker, retries);
     this.breaker.onStateChange((state) => {
       const name = state === CircuitState.Open || state === CircuitState.Isolated ? "open" : state === CircuitState.HalfOpen ? "half_open" : "closed";
       deps.log.warn({ provider: catalog.key, organization: deps.organizationId, breaker: name }, "circuit breaker state changed");
@@ -105,7 +151,7 @@ export abstract class HttpDataSource {
     this.queue = deps.queues.get(`${catalog.key}:${credentialHash}`, catalog.name, {
       requestsPerSecond: settings.rateLimit?.requestsPerSecond ?? catalog.rateLimit.requestsPerSecond,
       maxConcurrent: settings.rateLimit?.maxConcurrent ?? catalog.rateLimit.maxConcurrent,
-      maxQueued: 1_000,
+      maxQueued: HTTP_DEFAULTS.maxQueued,
     });
   }
 
@@ -162,68 +208,77 @@ export abstract class HttpDataSource {
       call.stats.cachedResponses++;
       return parse(cached);
     }
+    const remembered = this.failures?.get(key);
+    if (remembered) {
+      // The same coded failure as the call that found it, without asking the vendor again.
+      call.stats.cachedResponses++;
+      throw new UpstreamError(remembered.code, remembered.message, { status: remembered.options.status, vendorCode: remembered.options.vendorCode });
+    }
     // Identical calls already under way (another request, another alias) share one upstream call.
     let shared = this.inFlight.get(key);
     if (shared) {
       call.stats.cachedResponses++;
     } else {
-      shared = this.fetchGuarded(req, call, parse).finally(() => this.inFlight.delete(key));
+      shared = this.fetchGuarded(req, call, parse)
+        .catch((error: unknown) => {
+          if (isDeterministic(error)) this.failures?.set(key, error);
+          throw error;
+        })
+        .finally(() => this.inFlight.delete(key));
       this.inFlight.set(key, shared);
       shared.then((body) => (req.ttlMs > 0 ? this.cache.set(key, body, req.ttlMs) : undefined)).catch(() => undefined);
     }
     return parse(await raceDeadline(shared, call));
   }
 
-  /** The call behind the circuit breaker: while it is open, fail fast without touching the vendor. */
+  /**
+   * The call through the breaker and the retries: while the circuit is open, fail fast without
+   * touching the vendor; otherwise each attempt waits its turn in the credential's queue.
+   */
   private async fetchGuarded<T>(req: UpstreamRequest, call: CallContext, parse: (body: unknown) => T): Promise<unknown> {
+    this.retryBudget = Math.min(RETRY_BUDGET_BURST, this.retryBudget + RETRY_BUDGET_RATIO);
     try {
-      return await this.breaker.execute(() => this.fetchWithRetries(req, call, parse));
+      return await this.resilience.execute(({ attempt }) => {
+        const queued = Date.now();
+        return this.queue.schedule(call.deadline, () => {
+          this.metrics?.queueWait(this.catalog.key, (Date.now() - queued) / 1000);
+          return this.fetchOnce(req, call, parse, attempt);
+        });
+      });
     } catch (error) {
       if (error instanceof BrokenCircuitError) {
-        throw new UpstreamError(
-          ErrorCode.UPSTREAM_UNAVAILABLE,
-          `${this.catalog.name} is failing repeatedly: calls are paused for a while (circuit open)`,
-          { retryAfterSeconds: Math.ceil((this.settings.circuitBreaker?.halfOpenAfterMs ?? 15_000) / 1000) },
-        );
+        const retryAfterSeconds = Math.ceil((this.settings.circuitBreaker?.halfOpenAfterMs ?? HTTP_DEFAULTS.circuitBreaker.halfOpenAfterMs) / 1000);
+        const last = this.lastBreakerFailure;
+        // Refused credentials stay "refused credentials" while the circuit is open: the fix is the
+        // customer's, and calling it an outage would send them looking in the wrong place.
+        if (last && isDeterministic(last)) {
+          throw new UpstreamError(last.code, `${last.message} (calls are paused for a while after repeated failures)`, { status: last.options.status, retryAfterSeconds });
+        }
+        throw new UpstreamError(ErrorCode.UPSTREAM_UNAVAILABLE, `${this.catalog.name} is failing repeatedly: calls are paused for a while (circuit open)`, { retryAfterSeconds });
       }
       throw error;
     }
   }
 
-  private async fetchWithRetries<T>(req: UpstreamRequest, call: CallContext, parse: (body: unknown) => T): Promise<unknown> {
-    let nextDelay = 0;
-    let attempt = 0;
-    this.retryBudget = Math.min(RETRY_BUDGET_BURST, this.retryBudget + RETRY_BUDGET_RATIO);
-    const policy = retry(
-      handleWhen((error) => {
-        attempt++;
-        if (!(error instanceof UpstreamError) || !error.retryable) return false;
-        if (this.retryBudget < 1) return false;
-        const retryAfterMs = error.options.retryAfterSeconds !== undefined ? error.options.retryAfterSeconds * 1000 : undefined;
-        // Full jitter: a random wait up to the exponential cap, so clients that failed together do
-        // not retry together. A Retry-After from the upstream wins over our own guess.
-        nextDelay = retryAfterMs ?? Math.random() * Math.min(BACKOFF_CAP_MS, BACKOFF_BASE_MS * 2 ** attempt);
-        // Retrying only makes sense if the retry can start before the caller's deadline.
-        if (Date.now() + nextDelay >= call.deadline) return false;
-        this.retryBudget -= 1;
-        return true;
-      }),
-      { maxAttempts: this.settings.maxRetries, backoff: new DelegateBackoff(() => nextDelay) },
-    );
-    return policy.execute(() => {
-      const queued = Date.now();
-      return this.queue.schedule(call.deadline, () => {
-        this.metrics?.queueWait(this.catalog.key, (Date.now() - queued) / 1000);
-        return this.fetchOnce(req, call, parse);
-      });
-    });
+  /**
+   * Decides whether a retryable failure of attempt `attempt` (0 = the first) is retried, and after how
+   * long: a Retry-After from the vendor wins; otherwise full jitter (a random wait up to the
+   * exponential cap, so clients that failed together do not retry together). A retry that could not
+   * start before the caller's deadline is not worth waiting for: the failure is final.
+   */
+  private planRetry(failure: UpstreamError, attempt: number, call: CallContext): UpstreamError {
+    if (!failure.retryable) return failure;
+    const retryAfterMs = failure.options.retryAfterSeconds !== undefined ? failure.options.retryAfterSeconds * 1000 : undefined;
+    const retryDelayMs = retryAfterMs ?? Math.random() * Math.min(BACKOFF_CAP_MS, BACKOFF_BASE_MS * 2 ** (attempt + 1));
+    const retryable = Date.now() + retryDelayMs < call.deadline;
+    return new UpstreamError(failure.code, failure.message, { ...failure.options, retryable, retryDelayMs });
   }
 
-  private async fetchOnce<T>(req: UpstreamRequest, call: CallContext, parse: (body: unknown) => T): Promise<unknown> {
+  private async fetchOnce<T>(req: UpstreamRequest, call: CallContext, parse: (body: unknown) => T, attempt: number): Promise<unknown> {
     const url = new URL(this.settings.baseUrl.replace(/\/+$/, "") + req.path);
     for (const [k, v] of req.query ?? []) url.searchParams.append(k, v);
-    const timeout = AbortSignal.timeout(this.settings.timeoutMs);
-    const signal = AbortSignal.any([call.signal, timeout]);
+    // One timer for the whole attempt, body included: a vendor that drip-feeds its answer is cut off.
+    const timer = deadlineAfter(this.settings.timeoutMs, call.signal);
     const started = Date.now();
     call.stats.upstreamRequests++;
     let res: UpstreamResponse;
@@ -236,18 +291,23 @@ export abstract class HttpDataSource {
           ...(req.body !== undefined ? { "content-type": "application/json" } : {}),
         },
         body: req.body !== undefined ? JSON.stringify(req.body) : undefined,
-        signal,
+        signal: timer.signal,
       });
-      const text = await response.text();
+      const text = await this.readBody(response);
       res = { status: response.status, headers: response.headers, json: parseJson(text) };
     } catch (error) {
-      const failure = timeout.aborted
-        ? new UpstreamError(ErrorCode.UPSTREAM_TIMEOUT, `${this.catalog.name} did not answer within ${this.settings.timeoutMs} ms`, { retryable: true })
-        : call.signal.aborted
-          ? new UpstreamError(ErrorCode.DEADLINE_EXCEEDED, `${this.catalog.name}: the request deadline passed while waiting for the answer`)
-          : new UpstreamError(ErrorCode.UPSTREAM_UNAVAILABLE, `${this.catalog.name} could not be reached`, { retryable: true });
+      const failure =
+        error instanceof UpstreamError
+          ? error
+          : timer.timedOut
+            ? new UpstreamError(ErrorCode.UPSTREAM_TIMEOUT, `${this.catalog.name} did not answer within ${this.settings.timeoutMs} ms`, { retryable: true })
+            : call.signal.aborted
+              ? new UpstreamError(ErrorCode.DEADLINE_EXCEEDED, `${this.catalog.name}: the request deadline passed while waiting for the answer`)
+              : new UpstreamError(ErrorCode.UPSTREAM_UNAVAILABLE, `${this.catalog.name} could not be reached`, { retryable: true });
       this.logCall(req, call, started, undefined, failure, error);
-      throw failure;
+      throw this.planRetry(failure, attempt, call);
+    } finally {
+      timer.clear();
     }
     const failure = this.errorFor(res);
     if (failure) {
@@ -255,12 +315,41 @@ export abstract class HttpDataSource {
         this.queue.pause((failure.options.retryAfterSeconds ?? 1) * 1000);
       }
       this.logCall(req, call, started, res.status, failure);
-      throw failure;
+      throw this.planRetry(failure, attempt, call);
     }
     // Parse once here so a malformed body fails the call (and is never cached).
     parse(res.json);
     this.logCall(req, call, started, res.status);
     return res.json;
+  }
+
+  /** The body as text, refused (without reading the rest) once it passes `maxBodyBytes`. */
+  private async readBody(response: Response): Promise<string> {
+    const cap = this.settings.maxBodyBytes ?? HTTP_DEFAULTS.maxBodyBytes;
+    const tooLarge = () =>
+      new UpstreamError(ErrorCode.UPSTREAM_BAD_RESPONSE, `${this.catalog.name} answered with a body larger than ${Math.round(cap / 1024)} KiB: refused`, {
+        status: response.status,
+      });
+    const declared = Number(response.headers.get("content-length"));
+    if (Number.isFinite(declared) && declared > cap) {
+      await response.body?.cancel().catch(() => undefined);
+      throw tooLarge();
+    }
+    if (!response.body) return "";
+    const reader = response.body.getReader();
+    const chunks: Uint8Array[] = [];
+    let size = 0;
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      size += value.byteLength;
+      if (size > cap) {
+        await reader.cancel().catch(() => undefined);
+        throw tooLarge();
+      }
+      chunks.push(value);
+    }
+    return Buffer.concat(chunks).toString("utf8");
   }
 
   private logCall(req: UpstreamRequest, call: CallContext, started: number, status?: number, failure?: UpstreamError, cause?: unknown): void {
@@ -298,6 +387,19 @@ export abstract class HttpDataSource {
     const query = [...(req.query ?? [])].map(([k, v]) => `${k}=${v}`).sort().join("&");
     return `${this.scope}:${req.method} ${req.path}?${query}#${req.body === undefined ? "" : JSON.stringify(req.body)}`;
   }
+}
+
+/** Codes the breaker counts: the vendor is down, or answers in a way no retry changes. */
+const BREAKER_CODES: ReadonlySet<string> = new Set([
+  ErrorCode.UPSTREAM_UNAVAILABLE,
+  ErrorCode.UPSTREAM_TIMEOUT,
+  ErrorCode.UPSTREAM_AUTH_FAILED,
+  ErrorCode.UPSTREAM_BAD_RESPONSE,
+]);
+
+/** A failure that the same request would meet again: credentials refused, a query or a body off the contract. */
+function isDeterministic(error: unknown): error is UpstreamError {
+  return error instanceof UpstreamError && !error.retryable && (error.code === ErrorCode.UPSTREAM_AUTH_FAILED || error.code === ErrorCode.UPSTREAM_BAD_RESPONSE);
 }
 
 function sha256(text: string): string {
