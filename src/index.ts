@@ -33,15 +33,9 @@ async function main(): Promise<void> {
   const log = createLogger(config.log.level);
   const server = await createServer(config, { log });
   const url = await server.listen();
-  log.info({ url: `${url}/graphql`, demo: config.demo, organizations: config.organizations.map((o) => o.id) }, "usagegraph listening");
-  if (config.demo) {
-    process.stdout.write(
-      `\nusagegraph demo mode: built-in emulators of all providers on loopback, organization "demo", no auth.\n` +
-        `GraphQL IDE: ${url}/graphql   health: ${url}/healthz   metrics: ${url}/metrics\n` +
-        `Example query:\n\n${exampleQuery("demo")}\n\n`,
-    );
-  }
 
+  // Installed before anything is printed: whoever reads the listening line may signal at once, and
+  // a SIGTERM that arrives before a handler exists kills the process (no drain, no exit code).
   let stopping = false;
   const shutdown = (signal: string) => {
     if (stopping) return;
@@ -56,6 +50,15 @@ async function main(): Promise<void> {
   };
   process.on("SIGTERM", () => shutdown("SIGTERM"));
   process.on("SIGINT", () => shutdown("SIGINT"));
+
+  log.info({ url: `${url}/graphql`, demo: config.demo, organizations: config.organizations.map((o) => o.id) }, "usagegraph listening");
+  if (config.demo) {
+    process.stdout.write(
+      `\nusagegraph demo mode: built-in emulators of all providers on loopback, organization "demo", no auth.\n` +
+        `GraphQL IDE: ${url}/graphql   health: ${url}/healthz   metrics: ${url}/metrics\n` +
+        `Example query:\n\n${exampleQuery("demo")}\n\n`,
+    );
+  }
 }
 
 main().catch((error: unknown) => {

@@ -55,6 +55,35 @@ describe("HTTP endpoints", () => {
     expect((await res.json()).errors[0].message).toBe("The request body is not valid JSON.");
   });
 
+  it("refuses a POST body that is not JSON-typed with 415, before reading it", async () => {
+    const res = await fetch(`${s.url}/graphql`, { method: "POST", headers: { "content-type": "application/xml" }, body: "<query/>" });
+    expect(res.status).toBe(415);
+    expect((await res.json()).errors[0]).toEqual({ message: "Send the request body as application/json.", extensions: { code: "BAD_REQUEST" } });
+  });
+
+  it("answers a wrong method with 405 and Allow, and an unknown path with 404 and the endpoints", async () => {
+    const put = await fetch(`${s.url}/graphql`, { method: "PUT" });
+    expect(put.status).toBe(405);
+    expect(put.headers.get("allow")).toBe("GET, POST");
+    expect((await put.json()).errors[0].message).toBe("Use GET or POST for /graphql.");
+    const post = await fetch(`${s.url}/healthz`, { method: "POST" });
+    expect(post.status).toBe(405);
+    expect(post.headers.get("allow")).toBe("GET, HEAD");
+    const missing = await fetch(`${s.url}/nope`);
+    expect(missing.status).toBe(404);
+    expect(await missing.json()).toEqual({ error: "not found", endpoints: ["/graphql", "/healthz", "/readyz", "/metrics"] });
+  });
+
+  it("echoes a well-formed x-request-id on every answer, and makes one up otherwise", async () => {
+    const echoed = await fetch(`${s.url}/healthz`, { headers: { "x-request-id": "dash-42.a_b" } });
+    expect(echoed.headers.get("x-request-id")).toBe("dash-42.a_b");
+    const replaced = await fetch(`${s.url}/nope`, { headers: { "x-request-id": "not ok\u00e9" } });
+    expect(replaced.headers.get("x-request-id")).toMatch(/^[0-9a-f-]{36}$/);
+    const refused = await fetch(`${s.url}/graphql`, { method: "POST", headers: { "content-type": "application/json", "x-request-id": "r1" }, body: "{" });
+    expect(refused.status).toBe(400);
+    expect(refused.headers.get("x-request-id")).toBe("r1");
+  });
+
   it("refuses batched requests", async () => {
     const res = await fetch(`${s.url}/graphql`, {
       method: "POST",

@@ -5,10 +5,8 @@ import { LoaderRegistry } from "../common/loaders";
 import { createLogger } from "../common/logger";
 import { ConfigError, loadConfigFile, type Config } from "../config/config";
 import { startDemo, type Demo } from "../demo";
-import { OrganizationRegistry } from "../organizations/organization.registry";
-import { createCache, RedisCache } from "../providers/http/cache";
-import { QueueRegistry } from "../providers/http/queue";
 import type { CallContext, DimensionKey, Provider } from "../providers/provider";
+import { createRuntime } from "../runtime";
 
 /**
  * `npm run warm -- --org ID --days N [--config FILE]`: fills the upstream cache with the last N full
@@ -40,11 +38,10 @@ async function main(): Promise<number> {
   }
   const orgId = arg(argv, "org") ?? config.organizations[0]!.id;
   const log = createLogger("silent");
-  const cache = await createCache(config.cache.url, log);
-  const queues = new QueueRegistry(cache instanceof RedisCache ? cache.client : undefined);
-  const org = new OrganizationRegistry(config.organizations, { cache, queues, log }).get(orgId);
+  const runtime = await createRuntime(config, { log });
+  const org = runtime.organizations.get(orgId);
   if (!org) throw new ConfigError(`--org: no organization "${orgId}" in the config`);
-  if (cache.kind === "memory") process.stderr.write("note: the cache is in this process's memory; warm a shared Redis cache for it to outlive this run\n");
+  if (runtime.cache.kind === "memory") process.stderr.write("note: the cache is in this process's memory; warm a shared Redis cache for it to outlive this run\n");
 
   const yesterday = addDays(todayIn("UTC"), -1);
   const range = { from: addDays(yesterday, -(days - 1)), to: yesterday };
@@ -92,8 +89,7 @@ async function main(): Promise<number> {
   );
   bar.stop();
   process.stdout.write(`warmed ${orgId}: ${range.from}..${range.to}, ${total} units: ${counts.fetched} fetched, ${counts.cached} already cached, ${counts.failed} failed\n`);
-  await queues.stop();
-  await cache.close();
+  await runtime.close();
   await demo?.stop();
   return counts.failed === total ? 1 : 0;
 }

@@ -1,8 +1,8 @@
 import type { ApolloServerPlugin } from "@apollo/server";
 import { Kind, valueFromASTUntyped, type DocumentNode, type FragmentDefinitionNode, type OperationDefinitionNode, type SelectionSetNode } from "graphql";
-import { daysInRange, isCalendarDate } from "../common/dates";
-import { BadUserInputError } from "../common/errors";
-import { PROVIDER_MODULES } from "../providers/registry";
+import { daysInRange, isCalendarDate } from "../../common/dates";
+import { BadUserInputError } from "../../common/errors";
+import { PROVIDER_MODULES } from "../../providers/registry";
 
 /** Fields whose cost is upstream work: providers × days each. */
 const REPORT_FIELDS = new Set(["usage", "records"]);

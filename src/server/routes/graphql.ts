@@ -1,0 +1,86 @@
+import type { ServerResponse } from "node:http";
+import type { ApolloServer } from "@apollo/server";
+import { fastifyApolloHandler } from "@as-integrations/fastify";
+import type { FastifyPluginAsync, onSendHookHandler } from "fastify";
+import type { Principal } from "../../auth/api-keys";
+import { LoaderRegistry } from "../../common/loaders";
+import type { Logger } from "../../common/logger";
+import type { AppServices, RequestContext } from "../../context";
+import type { ServerMetrics } from "../metrics";
+
+export interface GraphQLRouteOptions {
+  apollo: ApolloServer<RequestContext>;
+  services: AppServices;
+  /** The principal of an Authorization header; throws UNAUTHENTICATED (401) when it has none. */
+  authenticate(header: string | undefined): Principal;
+  log: Logger;
+  metrics: ServerMetrics;
+}
+
+/** `GET /graphql` (queries, and the IDE for a browser) and `POST /graphql`, through Apollo. */
+export const graphqlRoute: FastifyPluginAsync<GraphQLRouteOptions> = async (app, { apollo, services, authenticate, log, metrics }) => {
+  const execute = fastifyApolloHandler<RequestContext>(apollo, {
+    context: async (request, reply) => {
+      const principal = authenticate(request.headers.authorization);
+      const providerErrors: RequestContext["providerErrors"] = [];
+      return {
+        requestId: request.id,
+        principal,
+        services,
+        loaders: new LoaderRegistry(),
+        log: log.child({ requestId: request.id, principal: principal.name }),
+        providerErrors,
+        signal: disconnectSignal(reply.raw),
+        reportError: (error) => providerErrors.push(error),
+      } satisfies RequestContext;
+    },
+  });
+
+  // Reply is Apollo's serialized response (the integration's handler type).
+  app.route<{ Reply: string }>({
+    method: ["GET", "POST"],
+    url: "/graphql",
+    // HEAD is not a GraphQL method: 405, as PUT or OPTIONS.
+    exposeHeadRoute: false,
+    onSend: refusedRequestStatus,
+    async handler(request, reply) {
+      const stopTimer = metrics.graphqlDuration.startTimer();
+      try {
+        return await execute.call(this, request, reply);
+      } finally {
+        stopTimer();
+      }
+    },
+  });
+};
+
+/** Fires when the client goes away before its response is complete: upstream work stops with it. */
+function disconnectSignal(res: ServerResponse): AbortSignal {
+  const controller = new AbortController();
+  const onClose = () => {
+    if (!res.writableFinished) controller.abort();
+  };
+  if (res.closed) onClose();
+  else res.once("close", onClose);
+  return controller.signal;
+}
+
+const REQUEST_ERROR_CODES = new Set(["GRAPHQL_PARSE_FAILED", "GRAPHQL_VALIDATION_FAILED", "BAD_USER_INPUT"]);
+
+/**
+ * A request refused before execution is the client's fault: HTTP 400. graphql-armor's token limit
+ * replaces the parser, and its refusals (and, with it installed, plain syntax errors) reach Apollo
+ * as unexpected errors answered with 500; this puts the status right when no data was produced.
+ */
+const refusedRequestStatus: onSendHookHandler = (_request, reply, payload, done) => {
+  if (reply.statusCode === 500 && typeof payload === "string") {
+    try {
+      const body = JSON.parse(payload) as { data?: unknown; errors?: Array<{ extensions?: { code?: string } }> };
+      const refused = body.data === undefined && body.errors?.length && body.errors.every((e) => REQUEST_ERROR_CODES.has(String(e.extensions?.code)));
+      if (refused) reply.code(400);
+    } catch {
+      // Not JSON: leave the status alone.
+    }
+  }
+  done(null, payload);
+};
