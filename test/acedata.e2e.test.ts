@@ -114,6 +114,25 @@ describe("Ace Data Cloud end to end over HTTP", () => {
     expect(emulator.requests[0]!.query.getAll("api_id")).toEqual([api.id]);
   });
 
+  it("reports an API asked for in where that Ace Data's answer does not name as a PARTIAL source, with the other API's numbers", async () => {
+    const from = utcDay(-170);
+    const to = utcDay(-165);
+    const api = ACEDATA_APIS.find((a) => expectedPoints(emulator, a.id, from, to, "TOTAL")[0]!.value > 0)!;
+    const res = await s.gql(USAGE, {
+      input: { from, to, granularity: "TOTAL", providers: ["ACEDATA"], groupBy: ["api"], where: [{ key: "api", in: [api.id, "Claude Messages"] }] },
+    });
+    const { series, sources } = res.body.data.organization.usage;
+    expect(series).toHaveLength(1);
+    expect(series[0].dimensions).toEqual([{ key: "api", value: api.id, label: api.name }]);
+    expect(series[0].total).toBeCloseTo(expectedPoints(emulator, api.id, from, to, "TOTAL")[0]!.value, 9);
+    expect(sources[0]).toMatchObject({
+      provider: "ACEDATA",
+      state: "PARTIAL",
+      error: { code: "UPSTREAM_PARTIAL_DATA", message: expect.stringContaining('the API "Claude Messages" asked for in where was not in') },
+    });
+    expect(res.body.errors).toEqual([expect.objectContaining({ extensions: expect.objectContaining({ code: "UPSTREAM_PARTIAL_DATA", provider: "ACEDATA" }) })]);
+  });
+
   it("sends the documented request: Bearer token, ISO range, GET", async () => {
     await s.gql(USAGE, { input: { from: utcDay(-200), to: utcDay(-199), providers: ["ACEDATA"] } });
     expect(emulator.requests).toHaveLength(1);
@@ -129,10 +148,11 @@ describe("Ace Data Cloud end to end over HTTP", () => {
     ["an upstream 500", () => emulator.inject({ kind: "status", status: 500, body: { detail: `UPSTREAM-SECRET-BODY ${ACEDATA_DEMO_TOKEN}` } }), "UPSTREAM_UNAVAILABLE"],
     ["a malformed body", () => emulator.inject({ kind: "malformed" }), "UPSTREAM_BAD_RESPONSE"],
   ];
-  it.each(failures)("reports %s as FAILED with the contract code and leaks nothing", async (_name, inject, code) => {
+  it.each(failures)("reports %s as FAILED with the contract code and leaks nothing", async (name, inject, code) => {
     inject();
-    // A failure is never kept, so the same days are asked again by each case.
-    const res = await s.gql(USAGE, { input: { from: utcDay(-250), to: utcDay(-249), providers: ["ACEDATA"] } });
+    // Days of its own per case: a failure no retry can fix is remembered for the same request.
+    const offset = -250 - 2 * failures.findIndex(([n]) => n === name);
+    const res = await s.gql(USAGE, { input: { from: utcDay(offset), to: utcDay(offset + 1), providers: ["ACEDATA"] } });
     expect(res.status).toBe(200);
     const usage = res.body.data.organization.usage;
     expect(usage.series).toEqual([]);

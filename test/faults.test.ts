@@ -20,6 +20,9 @@ describe("upstream faults", () => {
     s = await startServer({
       mutate: (raw) => {
         const p = raw.organizations[0].providers;
+        // One fault after another on the same calls: the failure memory would answer the next test
+        // with the last one's failure (test/hostile-upstream.test.ts tests the memory itself).
+        for (const key of Object.keys(p)) p[key].failureMemoryMs = 0;
         p.acedata = { ...p.acedata, timeoutMs: 400, maxRetries: 1, circuitBreaker: { failures: 3, halfOpenAfterMs: 1_500 } };
         p.aiStudio = { ...p.aiStudio, timeoutMs: 400, maxRetries: 0 };
         p.pipefy = { ...p.pipefy, maxRetries: 0 };

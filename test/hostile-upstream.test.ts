@@ -37,7 +37,8 @@ describe("hostile upstreams", () => {
         raw.limits = { deadlineMs: DEADLINE_MS };
         for (const key of Object.keys(raw.organizations[0].providers)) {
           // A per-attempt timeout longer than the request deadline: only the deadline can end a drip.
-          raw.organizations[0].providers[key] = { ...raw.organizations[0].providers[key], timeoutMs: 20_000, maxRetries: 0, maxBodyBytes: 256 * 1024 };
+          // No failure memory: one fault after another on the same calls (the memory has its own suite below).
+          raw.organizations[0].providers[key] = { ...raw.organizations[0].providers[key], timeoutMs: 20_000, maxRetries: 0, maxBodyBytes: 256 * 1024, failureMemoryMs: 0 };
         }
       },
     });
@@ -63,13 +64,25 @@ describe("hostile upstreams", () => {
     expect(res.body.data.organization.usage.series).toEqual([]);
     expect(res.body.errors).toEqual([expect.objectContaining({ extensions: expect.objectContaining({ code: "DEADLINE_EXCEEDED", provider: id }) })]);
   });
+});
+
+describe("failures no retry can fix", () => {
+  let s: RunningServer;
+  let fresh = 40;
+  const emulator = (key: string): EmulatorServer => s.emulator(key);
+
+  beforeAll(async () => {
+    s = await startServer();
+  });
+  afterAll(() => s.stop());
+  beforeEach(() => s.demo!.emulators.forEach((e) => e.clearFaults().resetLog()));
 
   it.each([
     ["credentials Ace Data refuses", "acedata", "ACEDATA", { kind: "status", status: 401 } as const, "UPSTREAM_AUTH_FAILED"],
     ["a query Pipefy rejects", "pipefy", "PIPEFY", { kind: "status", status: 200, body: { errors: [{ message: "Cannot query field", extensions: { code: "GRAPHQL_VALIDATION_FAILED" } }] } } as const, "UPSTREAM_BAD_RESPONSE"],
   ])("asks the vendor at most twice when %s, asked 50 times by clients", async (_name, key, id, fault, code) => {
     emulator(key).inject(fault);
-    const day = utcDay(-(40 + fresh++));
+    const day = utcDay(-fresh++);
     const query = `{ organization(id: "demo") { usage(input: { from: "${day}", to: "${day}", providers: [${id}] }) {
       sources { provider state error { code message } upstreamRequests cachedResponses } } } }`;
     const answers: Array<{ state: string; error: { code: string; message: string }; upstreamRequests: number; cachedResponses: number }> = [];

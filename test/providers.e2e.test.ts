@@ -5,7 +5,7 @@ import type { AiStudioEmulator } from "../src/providers/aiStudio/aiStudio.emulat
 import type { CountField } from "../src/providers/aiStudio/aiStudio.wire";
 import type { RecordedRequest } from "../src/providers/emulator/emulator-server";
 import type { JiandaoyunEmulator } from "../src/providers/jiandaoyun/jiandaoyun.emulator";
-import type { PipefyEmulator } from "../src/providers/pipefy/pipefy.emulator";
+import { PIPEFY_OPERATIONS, PIPEFY_TOKENS, type PipefyEmulator } from "../src/providers/pipefy/pipefy.emulator";
 import type { MetricField } from "../src/providers/jiandaoyun/jiandaoyun.wire";
 import { PROVIDER_MODULES } from "../src/providers/registry";
 import {
@@ -77,13 +77,15 @@ function aceDataDays(e: AceDataEmulator, from: string, to: string, apiIds: reado
   return dates(from, to).map((date) => ({ date, value: apiIds.reduce((s, id) => s + e.amount(date, id), 0), final: date < today }));
 }
 
-/** Adverity rows per day of the kept items (the vendor's days are final up to yesterday). */
+/**
+ * Adverity rows per day of the kept items (the vendor's days are final up to yesterday). A day
+ * without a kept item has no point: the vendor does not say it processed no rows.
+ */
 function adverityDays(rows: readonly AdverityUsageItem[], field: (typeof ADVERITY_FIELDS)[number], from: string, to: string, keep: (i: AdverityUsageItem) => boolean = () => true): DayValue[] {
-  return dates(from, to).map((date) => ({
-    date,
-    value: rows.filter((i) => i.date === date && keep(i)).reduce((s, i) => s + i[field], 0),
-    final: true,
-  }));
+  return dates(from, to)
+    .map((date) => rows.filter((i) => i.date === date && keep(i)))
+    .filter((kept) => kept.length > 0)
+    .map((kept) => ({ date: kept[0]!.date, value: kept.reduce((s, i) => s + i[field], 0), final: true }));
 }
 
 const pairKey = (i: AdverityUsageItem) => `${i.workspace_id}|${i.datastream_id ?? "(none)"}`;
@@ -316,12 +318,57 @@ describe("providers end to end over HTTP", () => {
     const to = lastMonthDay;
     let pipefy: PipefyEmulator;
     let first: GraphQLResult<UsageJson>;
+    let firstRequests: RecordedRequest[];
+    const operationOf = (r: RecordedRequest) => (r.body as { operationName?: string } | undefined)?.operationName;
 
     beforeAll(async () => {
       pipefy = s.emulator<PipefyEmulator>("pipefy");
       pipefy.resetLog();
       first = await usage({ from, to, granularity: "DAY", providers: ["PIPEFY"] });
+      firstRequests = [...pipefy.requests];
     });
+
+    /** Calls per operation name or token over the month from the emulator's per-day data: top 10, busiest first, and the rest. */
+    function monthBreakdown(key: "operation" | "token"): { top: Array<[string, number]>; other: number } {
+      const names = key === "operation" ? PIPEFY_OPERATIONS : PIPEFY_TOKENS;
+      const callsOf = (name: string, date: string) => (key === "operation" ? pipefy.operationCalls(date, name) : pipefy.tokenCalls(date, name));
+      const all = names
+        .map((name): [string, number] => [name, dates(from, to).reduce((n, d) => n + callsOf(name, d), 0)])
+        .filter(([, calls]) => calls > 0)
+        .sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]));
+      return { top: all.slice(0, 10), other: all.slice(10).reduce((n, [, calls]) => n + calls, 0) };
+    }
+
+    it("asks for the month's daily totals and their window in exactly one POST", () => {
+      okReport(first);
+      const daily = firstRequests.filter((r) => operationOf(r) === "apiUsageDailyWithWindow");
+      expect(daily).toHaveLength(1);
+      expect((daily[0]!.body as { variables: unknown }).variables).toMatchObject({ period: "last_month" });
+      expect(firstRequests.filter((r) => operationOf(r) !== "organizationUuid")).toHaveLength(1);
+    });
+
+    it.each(GRANULARITIES.flatMap((g) => (["operation", "token"] as const).map((key) => [key, g] as const)))(
+      "matches the emulator's calls by %s over the month at %s granularity",
+      async (key, granularity) => {
+        pipefy.resetLog();
+        const res = await usage({ from, to, granularity, providers: ["PIPEFY"], groupBy: [key] });
+        expect(res.status).toBe(200);
+        const { series, sources } = res.body.data!.organization.usage;
+        const { top, other } = monthBreakdown(key);
+        // Pipefy lists only its top 10: the operations beyond are one exact "(other)" entry, and PARTIAL says so.
+        expect(sources[0]).toMatchObject({ provider: "PIPEFY", state: other > 0 ? "PARTIAL" : "OK" });
+        const expected: Array<[string, number]> = other > 0 ? [...top, ["(other)", other]] : top;
+        expect(series).toHaveLength(expected.length);
+        for (const [value, calls] of expected) {
+          expectSeries(findSeries(series, "pipefy.api_calls", { [key]: value }), [{ start: from, end: to, value: calls, final: true }], "COUNTER");
+        }
+        expect(series.reduce((n, one) => n + one.total!, 0)).toBe(dates(from, to).reduce((n, d) => n + pipefy.dailyTotal(d), 0));
+        // One POST per breakdown dimension, plus the period's daily+window POST for a capped one (the DAY report above fetched it).
+        const breakdowns = pipefy.requests.filter((r) => operationOf(r) === "apiUsageStats");
+        expect(breakdowns.length).toBeLessThanOrEqual(1);
+        expect(pipefy.requests.filter((r) => operationOf(r) === "apiUsageDailyWithWindow")).toHaveLength(0);
+      },
+    );
 
     it.each(GRANULARITIES)("matches the emulator's daily totals point by point at %s granularity", async (granularity) => {
       const res = granularity === "DAY" ? first : await usage({ from, to, granularity, providers: ["PIPEFY"] });
@@ -465,11 +512,10 @@ describe("providers end to end over HTTP", () => {
           return { __typename: "AceDataApiUsage", date: r.date, apiId: api.id, apiName: api.name, apiPath: api.path, amount: r.amount };
         }),
       );
-      // AI Studio lists no row for an idle day.
+      // AI Studio lists a row for every day, an idle one with zeros.
       expect(of("AiStudioUsage")).toEqual(
         dates(from, to)
           .map((date) => ({ date, c: aiStudio.day(date) }))
-          .filter(({ c }) => c.processor_runs > 0)
           .map(({ date, c }) => ({
             __typename: "AiStudioUsage",
             date,

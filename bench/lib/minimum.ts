@@ -177,7 +177,9 @@ export class MinimumCalls {
    * One organization-uuid lookup for the run. Daily totals: the fewest periods whose windows cover
    * the days not fetched before (any period's daily answer gives the same days). Breakdowns: for
    * each period a correct answer needs (the fewest covering the range, then the tightest), one call
-   * per dimension asked, plus the period total when a breakdown is capped at the top 10.
+   * per dimension asked, plus the period total when a breakdown is capped at the top 10. The total
+   * rides in the period's daily+window call (daily totals, window and total in one POST), so a
+   * period whose daily totals were fetched has its total too.
    */
   private pipefy(panels: readonly Panel[]): { calls: number; uuid: boolean } {
     if (panels.length === 0) return { calls: 0, uuid: false };
@@ -195,7 +197,10 @@ export class MinimumCalls {
     if (missing.size > 0) {
       const chosen = fewestCovering([...missing], windows);
       calls += chosen.length;
-      for (const period of chosen) daysOf(windows.get(period)!).forEach((d) => this.pipefyDays.add(d));
+      for (const period of chosen) {
+        daysOf(windows.get(period)!).forEach((d) => this.pipefyDays.add(d));
+        this.take(`${period}:daily`);
+      }
     }
 
     for (const p of panels) {
@@ -209,7 +214,7 @@ export class MinimumCalls {
           if (this.take(`${period}:${dimension}`)) calls++;
           capped ||= this.emulators.pipefy.breakdown(dimension, window.from, window.to).length >= PIPEFY_TOP_N;
         }
-        if (capped && this.take(`${period}:total`)) calls++;
+        if (capped && this.take(`${period}:daily`)) calls++;
       }
     }
     return { calls, uuid };

@@ -24,6 +24,7 @@ export const ACEDATA_CATALOG: ProviderCatalog = {
   maxDaysPerCall: null,
   notes: [
     "The vendor does not document when a day is closed: a UTC day counts as final once it has ended.",
-    "Days with no spend for an API have no row upstream; they are reported as 0 for APIs seen in the range.",
+    "Days with no spend for an API have no row upstream; they are reported as 0 for APIs the answer names (in a row or its API map).",
+    "An API asked for in where that the answer does not name (no spend in the range, or no such API id) has no series and makes the source PARTIAL (UPSTREAM_PARTIAL_DATA).",
   ],
 };

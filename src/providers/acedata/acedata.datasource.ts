@@ -4,7 +4,7 @@ import type { UpstreamError } from "../../common/errors";
 import type { CallContext, ProviderDeps } from "../provider";
 import { ACEDATA_CATALOG } from "./acedata.catalog";
 import type { AceDataSettings } from "./acedata.settings";
-import { errorCodeOf, parseAggregate, type AceDataAggregate } from "./acedata.wire";
+import { aggregateQuery, errorCodeOf, parseAggregate, type AceDataAggregate } from "./acedata.wire";
 
 export class AceDataDataSource extends HttpDataSource {
   constructor(private readonly config: AceDataSettings, deps: ProviderDeps) {
@@ -23,12 +23,7 @@ export class AceDataDataSource extends HttpDataSource {
 
   /** Spend per UTC day and API over a day range, optionally for some APIs only. */
   aggregate(range: DateRange, apiIds: readonly string[], ttlMs: number, call: CallContext): Promise<AceDataAggregate> {
-    const query: Array<[string, string]> = [
-      ["created_at_from", `${range.from}T00:00:00Z`],
-      ["created_at_to", `${range.to}T23:59:59Z`],
-    ];
-    if (this.config.applicationId) query.push(["application_id", this.config.applicationId]);
-    for (const id of [...apiIds].sort()) query.push(["api_id", id]);
-    return this.request({ method: "GET", path: "/api/v1/usage/apis/aggregate/", query, ttlMs }, call, parseAggregate);
+    const query = aggregateQuery(range, apiIds, this.config.applicationId);
+    return this.request({ method: "GET", path: "/api/v1/usage/apis/aggregate/", query, ttlMs }, call, (body) => parseAggregate(body, range));
   }
 }

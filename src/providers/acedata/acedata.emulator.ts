@@ -1,8 +1,14 @@
 import { addDays, eachDay, minDate, todayIn } from "../../common/dates";
 import { bearerToken, EmulatorServer, seeded, type EmulatorOptions, type EmulatorResponse, type RecordedRequest } from "../emulator/emulator-server";
-import type { AceDataRow } from "./acedata.wire";
 
 export const ACEDATA_DEMO_TOKEN = "demo-acedata-token";
+
+/** One aggregate row as the document prints it: an API's spend on one day. */
+export interface AceDataEmulatedRow {
+  date: string;
+  api_id: string;
+  amount: number;
+}
 
 export interface AceDataApi {
   id: string;
@@ -48,9 +54,9 @@ export class AceDataEmulator extends EmulatorServer {
   }
 
   /** The rows the vendor returns for a UTC day range, optionally filtered. */
-  rows(from: string, to: string, apiIds: readonly string[] = [], applicationId?: string | null): AceDataRow[] {
+  rows(from: string, to: string, apiIds: readonly string[] = [], applicationId?: string | null): AceDataEmulatedRow[] {
     const today = todayIn("UTC", this.now());
-    const rows: AceDataRow[] = [];
+    const rows: AceDataEmulatedRow[] = [];
     const apis = ACEDATA_APIS.filter((a) => apiIds.length === 0 || apiIds.includes(a.id));
     for (const date of eachDay(from, minDate(to, today))) {
       for (const api of apis) {
@@ -68,11 +74,11 @@ export class AceDataEmulator extends EmulatorServer {
       return errorEnvelope(401, "invalid_token", "Authentication credentials were not provided or are invalid.");
     }
     const today = todayIn("UTC", this.now());
-    const from = isoDay(req.query.get("created_at_from")) ?? addDays(today, -29);
-    const to = isoDay(req.query.get("created_at_to")) ?? today;
-    if (from === null || to === null) return errorEnvelope(400, "invalid_parameter", "created_at_from/created_at_to must be ISO 8601.");
+    const from = isoDay(req.query.get("created_at_from"));
+    const to = isoDay(req.query.get("created_at_to"));
+    if (from === null || to === null) return errorEnvelope(400, "bad_request", "created_at_from and created_at_to must be ISO 8601 date-times.");
     const apiIds = req.query.getAll("api_id");
-    const rows = this.rows(from, to, apiIds, req.query.get("application_id"));
+    const rows = this.rows(from ?? addDays(today, -29), to ?? today, apiIds, req.query.get("application_id"));
     const total = Math.round(rows.reduce((s, r) => s + r.amount, 0) * 10) / 10;
     const used = ACEDATA_APIS.filter((a) => rows.some((r) => r.api_id === a.id));
     if (this.shape === "live") {
@@ -85,9 +91,14 @@ export class AceDataEmulator extends EmulatorServer {
   }
 }
 
-/** `2024-08-01T00:00:00Z` → `2024-08-01`; undefined when absent, null when unreadable. */
+/**
+ * `2024-08-01T00:00:00Z` → `2024-08-01`, the UTC day of the instant; undefined when absent, null
+ * when not an ISO 8601 date-time with seconds and an offset (the document's examples are such
+ * instants; a bare date is not one). The end instant is inclusive: `…T23:59:59Z` ends that day.
+ */
 function isoDay(value: string | null): string | null | undefined {
   if (value === null || value === "") return undefined;
+  if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]\d{2}:\d{2})$/.test(value)) return null;
   const at = Date.parse(value);
   return Number.isNaN(at) ? null : new Date(at).toISOString().slice(0, 10);
 }

@@ -7,16 +7,16 @@ export const CREDITS = "acedata.credits";
 
 /**
  * Aggregate rows to `acedata.credits` observations, one per API and day. The aggregate lists only
- * (day, API) pairs with spend, so for an API seen in the answer a day without a row is a real 0 for
- * the days the call covered; an API never seen in the range has no series at all.
+ * (day, API) pairs with spend, so for an API the answer names (in a row or in its API map) a day
+ * without a row is a real 0 for the days the call covered; an API the answer does not name has no
+ * series at all (its spend is unknown, not 0).
  */
 export function toObservations(agg: AceDataAggregate, covered: DateRange, isFinal: (d: CalendarDate) => boolean): Observation[] {
   const byApi = new Map<string, Map<CalendarDate, number>>();
+  for (const apiId of namedApis(agg)) byApi.set(apiId, new Map());
   for (const row of agg.rows) {
     if (row.date < covered.from || row.date > covered.to) continue;
-    const days = byApi.get(row.api_id) ?? new Map<CalendarDate, number>();
-    days.set(row.date, (days.get(row.date) ?? 0) + row.amount);
-    byApi.set(row.api_id, days);
+    byApi.get(row.api_id)!.set(row.date, row.amount);
   }
   const out: Observation[] = [];
   for (const [apiId, days] of byApi) {
@@ -33,6 +33,11 @@ export function toObservations(agg: AceDataAggregate, covered: DateRange, isFina
     }
   }
   return out;
+}
+
+/** The API ids an answer names: in its rows or in its API map. */
+export function namedApis(agg: AceDataAggregate): Set<string> {
+  return new Set([...agg.rows.map((r) => r.api_id), ...Object.keys(agg.apis)]);
 }
 
 export function toRecords(agg: AceDataAggregate, covered: DateRange): AceDataApiUsage[] {

@@ -37,6 +37,6 @@ export const ADVERITY_CATALOG: ProviderCatalog = {
     "Monthly data is available: usagegraph asks for it when a MONTH or TOTAL report covers whole calendar months.",
     'Rows with no datastream (datastream_id null) form their own bucket, datastream "(none)"; it cannot be filtered upstream.',
     "The vendor caps date_to to yesterday (UTC): today is never available, and every returned day is final.",
-    "A (workspace, datastream) pair seen in the answer without a row on a day processed no rows that day: reported as 0.",
+    "The vendor document does not say what a missing item means: a (workspace, datastream) bucket without an item on a day has no point (never a 0), and a day the answer lists no rows for at all is reported missing (source PARTIAL, UPSTREAM_PARTIAL_DATA).",
   ],
 };

@@ -1,15 +1,22 @@
-import type { DateRange } from "../../common/dates";
+import { monthStart, type DateRange } from "../../common/dates";
 import { badResponse, HttpDataSource } from "../http/datasource";
 import type { CallContext, ProviderDeps } from "../provider";
 import { ADVERITY_CATALOG } from "./adverity.catalog";
 import type { AdveritySettings } from "./adverity.settings";
-import { MAX_PAGE_SIZE, parseUsagePage, type AdverityGranularity, type AdverityUsageItem } from "./adverity.wire";
+import {
+  bucketKey,
+  MAX_PAGE_SIZE,
+  parseUsagePage,
+  USAGE_PATH,
+  type AdverityGranularity,
+  type AdverityUsageItem,
+} from "./adverity.wire";
 
 export interface AdverityUsageQuery {
   granularity: AdverityGranularity;
   /** Days the vendor has: never after yesterday (UTC). */
   range: DateRange;
-  /** Upstream filters; empty = all. */
+  /** Upstream filters; empty = all. Never an empty id (the contract's ids have at least one character). */
   workspaceIds: readonly string[];
   datastreamIds: readonly string[];
 }
@@ -28,25 +35,40 @@ export class AdverityDataSource extends HttpDataSource {
    * vendor asks). Pages are cached one by one, so a cached first page and a fresh later one can
    * disagree if the vendor ever restates its data: then the pages are read once more, uncached,
    * before the answer is called inconsistent.
+   *
+   * The vendor serves finalized data: pages of closed days are cached as final. A period they list
+   * nothing for stays unknown (adverity.wire.ts), reported as such by the provider on every report
+   * that covers it, never turned into a zero.
    */
   async usage(query: AdverityUsageQuery, ttlMs: number, call: CallContext): Promise<AdverityUsageItem[]> {
     let items = await this.allPages(query, ttlMs, call);
     if (!items && ttlMs > 0) items = await this.allPages(query, 0, call);
-    return items ?? badResponse(this.catalog.name, "the pages do not add up to the count they report");
+    if (!items) return badResponse(this.catalog.name, "its pages do not add up to the count they report, or repeat an item");
+    return items;
   }
 
   /** The items of all pages, or undefined when page sizes, counts or buckets do not agree. */
   private async allPages(query: AdverityUsageQuery, ttlMs: number, call: CallContext): Promise<AdverityUsageItem[] | undefined> {
     const items: AdverityUsageItem[] = [];
+    const buckets = new Set<string>();
     let count: number | undefined;
     for (let page = 1; count === undefined || items.length < count; page++) {
-      const body = await this.request({ method: "GET", path: "/api/v1/usage/", query: this.params(query, page), ttlMs }, call, parseUsagePage);
+      const body = await this.request({ method: "GET", path: USAGE_PATH, query: this.params(query, page), ttlMs }, call, parseUsagePage);
       count ??= body.count;
-      if (body.count !== count || (body.items.length === 0 && count > 0)) return undefined;
-      items.push(...body.items);
+      // Every page but the last is full and the last holds the rest: a page that is short, long or
+      // counts differently means the pages were read from different states of the vendor's data.
+      if (body.count !== count || body.items.length !== Math.min(MAX_PAGE_SIZE, count - items.length)) return undefined;
+      for (const item of body.items) {
+        if (query.granularity === "monthly" && item.date !== monthStart(item.date)) {
+          badResponse(this.catalog.name, "a monthly item not dated the first day of its month");
+        }
+        const key = bucketKey(item);
+        if (buckets.has(key)) return undefined;
+        buckets.add(key);
+        items.push(item);
+      }
     }
-    const buckets = new Set(items.map((i) => `${i.date}|${i.workspace_id}|${i.datastream_id}`));
-    return items.length === count && buckets.size === count ? items : undefined;
+    return items;
   }
 
   private params(query: AdverityUsageQuery, page: number): Array<[string, string]> {

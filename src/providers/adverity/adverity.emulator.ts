@@ -1,8 +1,27 @@
 import { addDays, eachDay, isCalendarDate, minDate, monthStart, todayIn } from "../../common/dates";
 import { EmulatorServer, seeded, type EmulatorOptions, type EmulatorResponse, type RecordedRequest } from "../emulator/emulator-server";
-import { MAX_PAGE_SIZE, type AdverityGranularity, type AdverityUsageItem } from "./adverity.wire";
 
 export const ADVERITY_DEMO_KEY = "demo-adverity-key";
+
+/**
+ * The emulator's own reading of the vendor document (schema/upstream/contracts/adverity.schema.json),
+ * declared here rather than taken from the client's wire module so that the two stay independent.
+ */
+const PATH = "/api/v1/usage/";
+const MAX_PAGE_SIZE = 100;
+const DEFAULT_PAGE_SIZE = 50;
+
+export type AdverityEmulatedGranularity = "daily" | "monthly";
+
+/** One date × workspace × datastream bucket, every field always present. */
+export interface AdverityEmulatedItem {
+  date: string;
+  workspace_id: string;
+  workspace_name: string;
+  datastream_id: string | null;
+  unique_rows: number;
+  total_rows: number;
+}
 
 export interface AdverityWorkspace {
   id: string;
@@ -59,6 +78,8 @@ export class AdverityEmulator extends EmulatorServer {
   concurrencyViolations = 0;
   /** Added to the `count` of every answer: lets tests make pages disagree with their count. */
   countSkew = 0;
+  /** Days the vendor lists no items for (not aggregated yet, say): lets tests make a day absent. */
+  readonly unlistedDays = new Set<string>();
   private readonly tokenKeys: readonly string[];
   private readonly bearerKeys: readonly string[];
   /** When each handled request was answered, to find requests that overlapped it. */
@@ -71,7 +92,7 @@ export class AdverityEmulator extends EmulatorServer {
   }
 
   /** One bucket, or undefined when the vendor has no row for it (no rows processed). */
-  item(date: string, workspace: AdverityWorkspace, datastreamId: string | null): AdverityUsageItem | undefined {
+  item(date: string, workspace: AdverityWorkspace, datastreamId: string | null): AdverityEmulatedItem | undefined {
     const r = seeded(`adverity:${date}:${workspace.id}:${datastreamId ?? "-"}`);
     // About one datastream bucket in five and half the unattributed buckets are absent.
     if (r < (datastreamId === null ? 0.5 : 0.2)) return undefined;
@@ -85,12 +106,13 @@ export class AdverityEmulator extends EmulatorServer {
    * `to` is capped to yesterday (UTC); unknown filter ids are ignored. Monthly items sum the days of
    * the range inside each month and are dated the first of the month.
    */
-  rows(from: string, to: string, granularity: AdverityGranularity = "daily", filters: AdverityFilters = {}): AdverityUsageItem[] {
+  rows(from: string, to: string, granularity: AdverityEmulatedGranularity = "daily", filters: AdverityFilters = {}): AdverityEmulatedItem[] {
     const last = minDate(to, addDays(todayIn("UTC", this.now()), -1));
     const wsFilter = known(filters.workspaceIds, ADVERITY_WORKSPACES.map((w) => w.id));
     const dsFilter = known(filters.datastreamIds, ADVERITY_WORKSPACES.flatMap((w) => w.datastreams));
-    const daily: AdverityUsageItem[] = [];
+    const daily: AdverityEmulatedItem[] = [];
     for (const date of from <= last ? eachDay(from, last) : []) {
+      if (this.unlistedDays.has(date)) continue;
       for (const ws of ADVERITY_WORKSPACES) {
         if (wsFilter && !wsFilter.includes(ws.id)) continue;
         const streams: Array<string | null> = dsFilter ? ws.datastreams.filter((d) => dsFilter.includes(d)) : [...ws.datastreams, null];
@@ -101,7 +123,7 @@ export class AdverityEmulator extends EmulatorServer {
       }
     }
     if (granularity === "daily") return daily;
-    const months = new Map<string, AdverityUsageItem>();
+    const months = new Map<string, AdverityEmulatedItem>();
     for (const d of daily) {
       const key = `${monthStart(d.date)}|${d.workspace_id}|${d.datastream_id}`;
       const m = months.get(key) ?? { ...d, date: monthStart(d.date), unique_rows: 0, total_rows: 0 };
@@ -125,7 +147,7 @@ export class AdverityEmulator extends EmulatorServer {
   }
 
   private answer(req: RecordedRequest): EmulatorResponse {
-    if (req.path !== "/api/v1/usage/") return detail(404, "Not found.");
+    if (req.path !== PATH) return detail(404, "Not found.");
     if (req.method !== "GET") return detail(405, `Method "${req.method}" not allowed.`);
     const auth = req.headers.authorization;
     if (typeof auth !== "string") return detail(401, "Authentication credentials were not provided.");
@@ -142,7 +164,7 @@ export class AdverityEmulator extends EmulatorServer {
     if (!isCalendarDate(from)) return detail(400, "date_from: Enter a valid date.");
     if (!isCalendarDate(to)) return detail(400, "date_to: Enter a valid date.");
     if (q.has("date_from") && q.has("date_to") && from > to) return detail(400, "date_from must not be after date_to.");
-    const pageSize = q.has("page_size") ? positiveInt(q.get("page_size")) : 50;
+    const pageSize = q.has("page_size") ? positiveInt(q.get("page_size")) : DEFAULT_PAGE_SIZE;
     if (pageSize === undefined || pageSize > MAX_PAGE_SIZE) return detail(400, `page_size: Ensure this value is between 1 and ${MAX_PAGE_SIZE}.`);
     const page = q.has("page") ? positiveInt(q.get("page")) : 1;
 
@@ -158,8 +180,8 @@ function known(asked: readonly string[] | undefined, ids: readonly string[]): st
   return asked && asked.length > 0 ? asked.filter((id) => ids.includes(id)) : undefined;
 }
 
-function byDateWorkspaceDatastream(a: AdverityUsageItem, b: AdverityUsageItem): number {
-  const order = (i: AdverityUsageItem) => {
+function byDateWorkspaceDatastream(a: AdverityEmulatedItem, b: AdverityEmulatedItem): number {
+  const order = (i: AdverityEmulatedItem) => {
     const ws = ADVERITY_WORKSPACES.findIndex((w) => w.id === i.workspace_id);
     const ds = i.datastream_id === null ? 99 : ADVERITY_WORKSPACES[ws]!.datastreams.indexOf(i.datastream_id);
     return [i.date, ws, ds] as const;

@@ -1,7 +1,7 @@
-import { addDays, eachDay, monthEnd, monthStart, type CalendarDate, type DateRange } from "../../common/dates";
+import { monthEnd, monthStart, type CalendarDate, type DateRange } from "../../common/dates";
 import type { DimensionFilter, DimensionValue, Observation } from "../provider";
 import { AdverityRowUsage } from "./adverity.record";
-import type { AdverityGranularity, AdverityUsageItem } from "./adverity.wire";
+import { periodStart, type AdverityGranularity, type AdverityUsageItem } from "./adverity.wire";
 
 export const UNIQUE_ROWS = "adverity.unique_rows";
 export const TOTAL_ROWS = "adverity.total_rows";
@@ -22,11 +22,6 @@ function dimensionValue(item: AdverityUsageItem, key: string): string | undefine
   return undefined;
 }
 
-/** The first day of the period an item counts: its day, or its month. */
-function periodOf(item: AdverityUsageItem, granularity: AdverityGranularity): CalendarDate {
-  return granularity === "monthly" ? monthStart(item.date) : item.date;
-}
-
 /** Items of the covered periods that pass the `where` filters (the vendor may ignore unknown ids). */
 export function select(
   items: readonly AdverityUsageItem[],
@@ -35,50 +30,33 @@ export function select(
   where: readonly DimensionFilter[],
 ): AdverityUsageItem[] {
   return items.filter((item) => {
-    const period = periodOf(item, granularity);
+    const period = periodStart(item, granularity);
     return period >= covered.from && period <= covered.to && where.every((f) => f.in.includes(dimensionValue(item, f.key) ?? ""));
   });
 }
 
 /**
- * Selected items to observations, one per metric, (workspace, datastream) pair and period. The
- * vendor lists only buckets that processed rows, so for a pair seen in the answer a period without
- * an item is a real 0 for the periods the call covered; a pair never seen has no series at all.
- * Monthly items (asked for whole months only) carry their month as the window.
+ * Selected items to observations: one per metric and item, nothing else. A bucket the vendor does
+ * not list gets no observation, never a 0 (adverity.wire.ts). A period is final once it has ended
+ * (the vendor serves only days up to yesterday, and calls them finalized). Monthly items (asked for
+ * whole months only) carry their month as the window.
  */
 export function toObservations(
   items: readonly AdverityUsageItem[],
   granularity: AdverityGranularity,
-  covered: DateRange,
   metrics: readonly string[],
+  finalThrough: CalendarDate,
 ): Observation[] {
-  const periods = granularity === "monthly" ? eachMonth(covered) : eachDay(covered.from, covered.to);
-  const pairs = new Map<string, { workspace: DimensionValue; datastream: DimensionValue; byPeriod: Map<CalendarDate, AdverityUsageItem> }>();
-  for (const item of items) {
-    const key = `${item.workspace_id}|${item.datastream_id}`;
-    const pair = pairs.get(key) ?? {
-      workspace: { value: item.workspace_id, label: item.workspace_name },
-      datastream: item.datastream_id === null ? { value: NO_DATASTREAM, label: NO_DATASTREAM_LABEL } : { value: item.datastream_id, label: item.datastream_id },
-      byPeriod: new Map<CalendarDate, AdverityUsageItem>(),
-    };
-    pair.byPeriod.set(periodOf(item, granularity), item);
-    pairs.set(key, pair);
-  }
   const out: Observation[] = [];
-  for (const { workspace, datastream, byPeriod } of pairs.values()) {
+  for (const item of items) {
+    const workspace: DimensionValue = { value: item.workspace_id, label: item.workspace_name };
+    const datastream: DimensionValue =
+      item.datastream_id === null ? { value: NO_DATASTREAM, label: NO_DATASTREAM_LABEL } : { value: item.datastream_id, label: item.datastream_id };
+    const start = periodStart(item, granularity);
+    const end = granularity === "monthly" ? monthEnd(start) : start;
     for (const [metric, field] of FIELDS) {
       if (!metrics.includes(metric)) continue;
-      for (const start of periods) {
-        out.push({
-          metric,
-          dimensions: { workspace, datastream },
-          start,
-          end: granularity === "monthly" ? monthEnd(start) : start,
-          value: byPeriod.get(start)?.[field] ?? 0,
-          // The vendor only serves days up to yesterday, and it calls them finalized.
-          final: true,
-        });
-      }
+      out.push({ metric, dimensions: { workspace, datastream }, start, end, value: item[field], final: end <= finalThrough });
     }
   }
   return out;
@@ -101,11 +79,4 @@ export function toRecords(items: readonly AdverityUsageItem[], granularity: Adve
 /** True when the range is whole calendar months: the only case the vendor's monthly items fit exactly. */
 export function isWholeMonths(range: DateRange): boolean {
   return range.from === monthStart(range.from) && range.to === monthEnd(range.to);
-}
-
-/** First days of the months a range touches. */
-function eachMonth(range: DateRange): CalendarDate[] {
-  const out: CalendarDate[] = [];
-  for (let m = monthStart(range.from); m <= range.to; m = addDays(monthEnd(m), 1)) out.push(m);
-  return out;
 }

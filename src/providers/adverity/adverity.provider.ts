@@ -1,15 +1,16 @@
-import { addDays, minDate, todayIn } from "../../common/dates";
+import { addDays, minDate, todayIn, type DateRange } from "../../common/dates";
+import { ErrorCode } from "../../common/errors";
 import { TTL } from "../http/datasource";
 import { answersOf, idsCover, idsUnion, RangeCoalescer } from "../http/range-loader";
 import type { ProviderModule } from "../module";
-import type { CallContext, Provider, ProviderDeps, ProviderQuery, ProviderResult } from "../provider";
+import type { CallContext, DimensionKey, Provider, ProviderDeps, ProviderQuery, ProviderResult, SourceIssue } from "../provider";
 import { ADVERITY_CATALOG } from "./adverity.catalog";
 import { AdverityDataSource } from "./adverity.datasource";
 import { ADVERITY_DEMO_KEY, AdverityEmulator } from "./adverity.emulator";
 import { isWholeMonths, NO_DATASTREAM, select, toObservations, toRecords } from "./adverity.normalize";
 import { AdverityRowUsage } from "./adverity.record";
 import { AdveritySettings } from "./adverity.settings";
-import type { AdverityGranularity, AdverityUsageItem } from "./adverity.wire";
+import { periodStart, unheldPeriods, type AdverityGranularity, type AdverityUsageItem } from "./adverity.wire";
 
 type Filter = { workspaceIds: readonly string[]; datastreamIds: readonly string[] };
 
@@ -31,7 +32,8 @@ export class AdverityProvider implements Provider {
         }),
         covers: (unit, key) => idsCover(unit.workspaceIds, key.workspaceIds) && idsCover(unit.datastreamIds, key.datastreamIds),
         fetch: (range, filter, owner) => this.source.usage({ granularity, range, ...filter }, TTL.final, owner),
-        // Every day the vendor returns is final (today is never returned).
+        // Every day the vendor returns is final (today is never returned); the periods an answer
+        // does not hold are asked again by the datasource once its pages come from the cache.
         keepFor: () => TTL.final,
       });
     this.units = { daily: coalescer("daily"), monthly: coalescer("monthly") };
@@ -42,28 +44,60 @@ export class AdverityProvider implements Provider {
     const yesterday = addDays(todayIn("UTC", call.now()), -1);
     const covered = { from: query.range.from, to: minDate(query.range.to, yesterday) };
     const empty: ProviderResult = { observations: [], records: [], issues: [], finalizedThrough: yesterday };
-    if (covered.from > covered.to || query.where.some((f) => f.in.length === 0)) return empty;
+    // A filter naming no id, or only the empty id no item has, matches nothing: nothing to ask.
+    if (covered.from > covered.to || query.where.some((f) => f.in.every((id) => id === ""))) return empty;
 
     // A monthly item is dated the first of its month even when the range cuts the month: only whole
     // months may be asked for monthly, and only when the caller rolls up to months or more anyway.
     const coarse = query.granularity === "MONTH" || query.granularity === "TOTAL";
     const granularity = coarse && isWholeMonths(covered) ? "monthly" : "daily";
-    const workspaceIds = query.where.find((f) => f.key === "workspace")?.in ?? [];
+    const workspaceIds = upstreamIds(query, "workspace");
     // datastream_id cannot ask for the unattributed rows: with "(none)" in the filter, filter locally only.
-    const datastreams = query.where.find((f) => f.key === "datastream")?.in ?? [];
+    const datastreams = upstreamIds(query, "datastream");
     const datastreamIds = datastreams.includes(NO_DATASTREAM) ? [] : datastreams;
+    const filter = { workspaceIds, datastreamIds };
 
-    const units = await this.units[granularity].loader(call).load({ range: covered, filter: { workspaceIds, datastreamIds }, call });
-    const items = answersOf(units).flatMap(({ use, answer }) => answer.filter((i) => i.date >= use.from && i.date <= use.to));
+    const units = await this.units[granularity].loader(call).load({ range: covered, filter, call });
+    const items: AdverityUsageItem[] = [];
+    let unheld = 0;
+    for (const { use, answer } of answersOf(units)) {
+      const served = answer.filter((i) => periodStart(i, granularity) >= use.from && periodStart(i, granularity) <= use.to);
+      items.push(...served);
+      // Judged on the items this report's own upstream filter asks for, so that a unit shared with
+      // another report's wider filter does not change what this report holds.
+      unheld += unheldPeriods(served.filter((i) => passes(i, filter)), granularity, use).length;
+    }
     // Filtered again here: the vendor ignores unknown ids, and "(none)" was not sent at all.
     const selected = select(items, granularity, covered, query.where);
     return {
-      observations: toObservations(selected, granularity, covered, query.metrics),
+      observations: toObservations(selected, granularity, query.metrics, yesterday),
       records: query.records ? toRecords(selected, granularity) : [],
-      issues: [],
+      issues: unheld > 0 ? [unheldIssue(unheld, granularity, covered)] : [],
       finalizedThrough: yesterday,
     };
   }
+}
+
+/** The ids of a `where` filter that can go upstream (the contract's ids are never empty). */
+function upstreamIds(query: ProviderQuery, key: DimensionKey): string[] {
+  return (query.where.find((f) => f.key === key)?.in ?? []).filter((id) => id !== "");
+}
+
+/** Whether the vendor would list an item for a query with this upstream filter. */
+function passes(item: AdverityUsageItem, filter: Filter): boolean {
+  return (
+    (filter.workspaceIds.length === 0 || filter.workspaceIds.includes(item.workspace_id)) &&
+    (filter.datastreamIds.length === 0 || (item.datastream_id !== null && filter.datastreamIds.includes(item.datastream_id)))
+  );
+}
+
+/** Days (or months) the vendor listed nothing for: unknown, so missing, not 0 (adverity.wire.ts). */
+function unheldIssue(count: number, granularity: AdverityGranularity, covered: DateRange): SourceIssue {
+  const unit = granularity === "monthly" ? "month" : "day";
+  return {
+    code: ErrorCode.UPSTREAM_PARTIAL_DATA,
+    message: `Adverity listed no rows for ${count} ${unit}${count === 1 ? "" : "s"} of ${covered.from}..${covered.to}: their usage is unknown, reported missing, not 0`,
+  };
 }
 
 export const adverityModule: ProviderModule<AdveritySettings> = {

@@ -57,7 +57,8 @@ export const AI_STUDIO_CATALOG: ProviderCatalog = {
   notes: [
     "The vendor document names only the metrics: the endpoint, parameters, body and error envelope used here are an assumed contract.",
     "Assumed: one call covers at most 31 days; longer ranges are split into several calls.",
-    "Assumed: a day inside the asked range without a daily row had no usage and is reported as 0.",
+    "Assumed: an answer has a daily row for every day of the asked range up to today. A day without one is reported missing (source PARTIAL, UPSTREAM_PARTIAL_DATA), never as 0.",
+    "The numbers served are the daily rows; totals that disagree with them make the source PARTIAL (UPSTREAM_PARTIAL_DATA).",
     "The vendor does not document when a day is closed: a UTC day counts as final once it has ended.",
   ],
 };

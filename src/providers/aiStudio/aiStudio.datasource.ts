@@ -22,8 +22,8 @@ export class AiStudioDataSource extends HttpDataSource {
     return error;
   }
 
-  /** Daily usage over a UTC day range of at most 31 days, checked against itself. */
+  /** Daily usage over a UTC day range of at most 31 days, as the contract shapes it. */
   usage(range: DateRange, ttlMs: number, call: CallContext): Promise<AiStudioUsageBody> {
-    return this.request({ ...usageRequest(range), ttlMs }, call, (body) => parseUsage(body, range));
+    return this.request({ ...usageRequest(range), ttlMs }, call, parseUsage);
   }
 }

@@ -1,30 +1,50 @@
 import { daysInRange, eachDay, isCalendarDate, minDate, todayIn, type DateRange } from "../../common/dates";
 import { bearerToken, EmulatorServer, seeded, type EmulatorOptions, type EmulatorResponse, type RecordedRequest } from "../emulator/emulator-server";
-import {
-  COUNT_FIELDS,
-  errorBody,
-  MAX_DAYS_PER_CALL,
-  USAGE_PATH,
-  withinCallLimit,
-  type AiStudioCounts,
-  type AiStudioDailyRow,
-  type AiStudioUsageBody,
-} from "./aiStudio.wire";
 
 export const AI_STUDIO_DEMO_KEY = "demo-ai-studio-key";
 
-const ZERO: AiStudioCounts = { parsed_pages: 0, processor_runs: 0, processed_documents: 0, completed: 0, failed: 0 };
+/**
+ * The emulator's own reading of the assumed contract (schema/upstream/contracts/aistudio.schema.json),
+ * declared here rather than taken from the client's wire module so that the two stay independent.
+ */
+const PATH = "/v1/usage";
+const PARAMETERS = ["start_date", "end_date"];
+const MAX_RANGE_DAYS = 31;
+
+interface Counts {
+  parsed_pages: number;
+  processor_runs: number;
+  processed_documents: number;
+  completed: number;
+  failed: number;
+}
+
+interface DayRow extends Counts {
+  date: string;
+}
+
+interface UsageBody {
+  period: { start_date: string; end_date: string };
+  totals: Counts;
+  daily: DayRow[];
+}
+
+const ZERO: Counts = { parsed_pages: 0, processor_runs: 0, processed_documents: 0, completed: 0, failed: 0 };
 
 /**
- * AI Studio's "get usage" on loopback, playing the assumed contract of `aiStudio.wire.ts`: Bearer
- * auth, both dates required, at most 31 days per call, data through today (UTC) only, idle days
- * without a row, totals that are the sum of the rows, and the assumed error envelope.
+ * AI Studio's "get usage" on loopback, playing the assumed contract: Bearer auth, both dates
+ * required and nothing else, at most 31 days per call counting both ends, one row for every day of
+ * the range through today (UTC), idle days included with zeros, no row after today, totals that
+ * are the sum of the rows, and the assumed `{"error":{"code","message"}}` envelope.
  */
 export class AiStudioEmulator extends EmulatorServer {
   readonly contract = "aiStudio" as const;
 
+  /** Days the vendor answers without a row (its data for them lost or late): lets tests make a day absent. */
+  readonly unheldDays = new Set<string>();
+
   protected errorBody(status: number, message: string): unknown {
-    return error(status, status === 429 ? "rate_limited" : "upstream_error", message).body;
+    return envelope(status === 429 ? "rate_limited" : status === 401 ? "unauthorized" : "upstream_error", message);
   }
 
   private readonly apiKey: string;
@@ -35,7 +55,7 @@ export class AiStudioEmulator extends EmulatorServer {
   }
 
   /** The counters of one UTC day (all 0 on an idle day); completed + failed = processor_runs. */
-  day(date: string): AiStudioCounts {
+  day(date: string): Counts {
     if (seeded(`aiStudio:${date}:idle`) < 0.2) return { ...ZERO };
     const runs = 1 + Math.floor(seeded(`aiStudio:${date}:runs`) * 60);
     const failed = Math.floor(seeded(`aiStudio:${date}:failed`) * Math.min(runs, 8));
@@ -44,38 +64,45 @@ export class AiStudioEmulator extends EmulatorServer {
     return { parsed_pages: pages, processor_runs: runs, processed_documents: documents, completed: runs - failed, failed };
   }
 
-  /** The body the vendor answers for a range: days up to today, idle days left out. */
-  answer(range: DateRange): AiStudioUsageBody {
-    const daily: AiStudioDailyRow[] = [];
+  /** The body the vendor answers for a range: a row for each day up to today, none after. */
+  answer(range: DateRange): UsageBody {
+    const daily: DayRow[] = [];
     const today = todayIn("UTC", this.now());
     if (range.from <= today) {
       for (const date of eachDay(range.from, minDate(range.to, today))) {
-        const counts = this.day(date);
-        if (counts.processor_runs > 0) daily.push({ date, ...counts });
+        if (!this.unheldDays.has(date)) daily.push({ date, ...this.day(date) });
       }
     }
     const totals = { ...ZERO };
-    for (const row of daily) for (const f of COUNT_FIELDS) totals[f] += row[f];
+    for (const row of daily) for (const f of Object.keys(ZERO) as Array<keyof Counts>) totals[f] += row[f];
     return { period: { start_date: range.from, end_date: range.to }, totals, daily };
   }
 
   protected handle(req: RecordedRequest): EmulatorResponse {
-    if (req.path !== USAGE_PATH) return error(404, "not_found", "Not found.");
+    if (req.path !== PATH) return error(404, "not_found", "Not found.");
     if (req.method !== "GET") return error(405, "method_not_allowed", "Method not allowed.");
     if (bearerToken(req) !== this.apiKey) return error(401, "unauthorized", "Missing or invalid API key.");
+    const names = [...req.query.keys()];
+    if (names.some((n) => !PARAMETERS.includes(n)) || names.length !== new Set(names).size) {
+      return error(400, "invalid_parameter", "Only start_date and end_date are accepted, once each.");
+    }
     const from = req.query.get("start_date");
     const to = req.query.get("end_date");
     if (!isCalendarDate(from) || !isCalendarDate(to)) {
       return error(400, "invalid_parameter", "start_date and end_date are required, as yyyy-MM-dd.");
     }
     if (to < from) return error(400, "invalid_parameter", "end_date must not be before start_date.");
-    if (!withinCallLimit({ from, to })) {
-      return error(400, "range_too_large", `A request covers at most ${MAX_DAYS_PER_CALL} days; asked ${daysInRange(from, to)}.`);
+    if (daysInRange(from, to) > MAX_RANGE_DAYS) {
+      return error(400, "range_too_large", `A request covers at most ${MAX_RANGE_DAYS} days; asked ${daysInRange(from, to)}.`);
     }
     return { status: 200, body: this.answer({ from, to }) };
   }
 }
 
+function envelope(code: string, message: string): { error: { code: string; message: string } } {
+  return { error: { code, message } };
+}
+
 function error(status: number, code: string, message: string): EmulatorResponse {
-  return { status, body: errorBody(code, message) };
+  return { status, body: envelope(code, message) };
 }

@@ -1,5 +1,5 @@
-import { addDays, minDate, todayIn, type DateRange } from "../../common/dates";
-import { UpstreamError } from "../../common/errors";
+import { addDays, daysInRange, minDate, todayIn, type DateRange } from "../../common/dates";
+import { ErrorCode, UpstreamError } from "../../common/errors";
 import { ttlForUtcDays } from "../http/datasource";
 import { RangeCoalescer } from "../http/range-loader";
 import type { ProviderModule } from "../module";
@@ -7,10 +7,10 @@ import type { CallContext, Provider, ProviderDeps, ProviderQuery, ProviderResult
 import { AI_STUDIO_CATALOG } from "./aiStudio.catalog";
 import { AiStudioDataSource } from "./aiStudio.datasource";
 import { AI_STUDIO_DEMO_KEY, AiStudioEmulator } from "./aiStudio.emulator";
-import { toObservations, toRecords } from "./aiStudio.normalize";
+import { toObservations, toRecords, unheldDays } from "./aiStudio.normalize";
 import { AiStudioUsage } from "./aiStudio.record";
 import { AiStudioSettings } from "./aiStudio.settings";
-import { errorBody, MAX_DAYS_PER_CALL, type AiStudioUsageBody } from "./aiStudio.wire";
+import { errorBody, MAX_DAYS_PER_CALL, totalsDisagreeing, type AiStudioUsageBody } from "./aiStudio.wire";
 
 export class AiStudioProvider implements Provider {
   readonly catalog = AI_STUDIO_CATALOG;
@@ -47,6 +47,8 @@ export class AiStudioProvider implements Provider {
     const units = await this.units.loader(call).load({ range: covered, filter: null, call });
 
     const failures: Array<{ error: UpstreamError; chunk: DateRange }> = [];
+    let unheld = 0;
+    const disagreeing: DateRange[] = [];
     for (const unit of units) {
       // A unit may reach beyond this report's range: only the days it serves are read from it.
       const chunk = unit.use;
@@ -56,11 +58,28 @@ export class AiStudioProvider implements Provider {
         failures.push({ error: unit.error, chunk });
         continue;
       }
+      // The answer's period may not be the range asked for: whatever it says, the rows it has for
+      // the asked days are served and the asked days it has no row for are missing.
       result.observations.push(...toObservations(unit.answer, chunk, query.metrics, (d) => d <= yesterday));
-      if (query.records) result.records.push(...toRecords(unit.answer).filter((r) => r.date >= chunk.from && r.date <= chunk.to));
+      if (query.records) result.records.push(...toRecords(unit.answer, chunk));
+      unheld += unheldDays(unit.answer, chunk).length;
+      if (totalsDisagreeing(unit.answer).length > 0) disagreeing.push(unit.range);
     }
     if (failures.length === units.length) throw failures[0]!.error;
     result.issues.push(...failures.map(({ error, chunk }) => issueFor(error, chunk)));
+    if (unheld > 0) {
+      const asked = daysInRange(covered.from, covered.to);
+      result.issues.push({
+        code: ErrorCode.UPSTREAM_PARTIAL_DATA,
+        message: `AI Studio answered without a row for ${unheld} of the ${asked} day${asked === 1 ? "" : "s"} of ${covered.from}..${covered.to}: their usage is missing, not 0`,
+      });
+    }
+    for (const range of disagreeing) {
+      result.issues.push({
+        code: ErrorCode.UPSTREAM_PARTIAL_DATA,
+        message: `AI Studio's totals for ${range.from}..${range.to} disagree with its daily rows: the daily rows are the numbers served`,
+      });
+    }
     return result;
   }
 }

@@ -1,18 +1,21 @@
-import { daysInRange, isCalendarDate, type DateRange } from "../../common/dates";
+import type { DateRange } from "../../common/dates";
+import { contractValidator, describeContractErrors } from "../../contracts/upstream-contracts";
 import { badResponse, type UpstreamRequest } from "../http/datasource";
 
 /**
- * AI Studio wire format of "get usage": an ASSUMED CONTRACT. The vendor document names only the
- * metrics, so the endpoint, its parameters, the body and the error envelope below are our
- * assumption (DESIGN.md §1). Everything that depends on them lives in this one module (request
- * building, response parsing and validation, the error envelope) so it can be swapped when the real
- * endpoint is known; the datasource, normalizer, emulator and provider only use what it exports.
+ * AI Studio wire format of "get usage": an ASSUMED CONTRACT (schema/upstream/contracts/
+ * aistudio.schema.json). The vendor document names only the metrics, so the endpoint, its
+ * parameters, the body and the error envelope below are our assumption (DESIGN.md §1). Everything
+ * that depends on them lives in this one module (request building, response parsing and
+ * validation, the error envelope) so it can be swapped when the real endpoint is known.
  *
  *   GET /v1/usage?start_date=yyyy-MM-dd&end_date=yyyy-MM-dd   Authorization: Bearer <apiKey>
  *   200 {"period":{"start_date","end_date"},"totals":{counts},"daily":[{"date", ...counts}]}
  *   400/401/403/429/5xx {"error":{"code":string,"message":string}}
  *
- * A range covers at most 31 days, and a day of the range without a `daily` row had no usage (0).
+ * A range covers at most 31 days counting both ends. `daily` holds one row per day of the range up
+ * to today: a day without a row is not a day without usage, it is a day the answer does not hold.
+ * `totals` names none of its counters as required, and the numbers served are the daily rows.
  */
 export const USAGE_PATH = "/v1/usage";
 export const MAX_DAYS_PER_CALL = 31;
@@ -27,8 +30,11 @@ export interface AiStudioDailyRow extends AiStudioCounts {
 }
 
 export interface AiStudioUsageBody {
+  /** The range the answer says it covers: not necessarily the range asked for. */
   period: { start_date: string; end_date: string };
-  totals: AiStudioCounts;
+  /** The counters the answer states totals for; any of them may be absent. */
+  totals: Partial<AiStudioCounts>;
+  /** One row per distinct date. */
   daily: AiStudioDailyRow[];
 }
 
@@ -51,70 +57,41 @@ export function usageRequest(range: DateRange): Omit<UpstreamRequest, "ttlMs"> {
 }
 
 /**
- * Reads a usage body asked for `asked` and checks it against itself: the period must echo the asked
- * range, every row must be a distinct day inside it, and the rows must add up to the totals. A body
- * that fails any of these cannot be trusted for any day, so the whole answer is refused.
+ * Reads a usage body: it must satisfy the contract's `$defs/response` (five integer counters ≥ 0 on
+ * every row, real yyyy-MM-dd dates), and no date may have two rows, since a repeated row cannot be
+ * told from a double count. Whether the answer holds the days asked for and whether its totals agree
+ * with its rows is not the parser's to decide: the provider serves the rows and says what is missing.
  */
-export function parseUsage(body: unknown, asked: DateRange): AiStudioUsageBody {
-  if (!isObject(body)) badResponse(PROVIDER, "not an object");
-  const { period, totals, daily } = body;
-  if (!isObject(period) || !isCalendarDate(period.start_date) || !isCalendarDate(period.end_date)) {
-    badResponse(PROVIDER, "no period with start_date and end_date");
-  }
-  if (period.start_date !== asked.from || period.end_date !== asked.to) {
-    badResponse(PROVIDER, `the period ${period.start_date}..${period.end_date} is not the asked ${asked.from}..${asked.to}`);
-  }
-  if (!isCounts(totals)) badResponse(PROVIDER, "totals without the five counters");
-  if (!Array.isArray(daily)) badResponse(PROVIDER, "no daily array");
+export function parseUsage(body: unknown): AiStudioUsageBody {
+  const validate = contractValidator("aiStudio", "response");
+  if (!validate(body)) badResponse(PROVIDER, describeContractErrors(validate.errors));
+  const { period, totals, daily } = body as AiStudioUsageBody;
   const seen = new Set<string>();
-  for (const row of daily as unknown[]) {
-    if (!isDailyRow(row)) badResponse(PROVIDER, "a daily row without a date and the five counters");
-    if (row.date < asked.from || row.date > asked.to) badResponse(PROVIDER, `a daily row for ${row.date}, outside the asked range`);
-    if (seen.has(row.date)) badResponse(PROVIDER, `two daily rows for ${row.date}`);
+  for (const row of daily) {
+    if (seen.has(row.date)) badResponse(PROVIDER, "two daily rows for one date");
     seen.add(row.date);
-  }
-  const rows = daily as AiStudioDailyRow[];
-  for (const field of COUNT_FIELDS) {
-    const sum = rows.reduce((s, r) => s + r[field], 0);
-    // Counters are whole numbers; the tolerance only absorbs float rounding should they not be.
-    if (Math.abs(sum - totals[field]) > 1e-9 * Math.max(1, Math.abs(totals[field]))) {
-      badResponse(PROVIDER, `the daily ${field} do not add up to its total`);
-    }
   }
   return {
     period: { start_date: period.start_date, end_date: period.end_date },
-    totals: pickCounts(totals),
-    daily: rows.map((r) => ({ date: r.date, ...pickCounts(r) })),
+    totals: Object.fromEntries(COUNT_FIELDS.filter((f) => totals[f] !== undefined).map((f) => [f, totals[f]])),
+    daily: daily.map((r) => ({ date: r.date, ...Object.fromEntries(COUNT_FIELDS.map((f) => [f, r[f]])) }) as AiStudioDailyRow),
   };
+}
+
+/** The counters whose stated total is not the sum of the answer's daily rows. */
+export function totalsDisagreeing(body: AiStudioUsageBody): CountField[] {
+  return COUNT_FIELDS.filter((f) => body.totals[f] !== undefined && body.totals[f] !== body.daily.reduce((sum, r) => sum + r[f], 0));
 }
 
 /** The vendor code of an error envelope, for logs. */
 export function errorCodeOf(body: unknown): string | undefined {
-  if (!isObject(body) || !isObject(body.error)) return undefined;
-  return typeof body.error.code === "string" ? body.error.code : undefined;
+  if (typeof body !== "object" || body === null) return undefined;
+  const error = (body as { error?: unknown }).error;
+  if (typeof error !== "object" || error === null) return undefined;
+  const code = (error as { code?: unknown }).code;
+  return typeof code === "string" ? code : undefined;
 }
 
 export function errorBody(code: string, message: string): AiStudioErrorBody {
   return { error: { code, message } };
-}
-
-/** Days one call may cover: for the emulator's parameter rule. */
-export function withinCallLimit(range: DateRange): boolean {
-  return daysInRange(range.from, range.to) <= MAX_DAYS_PER_CALL;
-}
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
-}
-
-function isCounts(value: unknown): value is AiStudioCounts {
-  return isObject(value) && COUNT_FIELDS.every((f) => typeof value[f] === "number" && Number.isFinite(value[f]) && (value[f] as number) >= 0);
-}
-
-function isDailyRow(value: unknown): value is AiStudioDailyRow {
-  return isCounts(value) && isCalendarDate((value as { date?: unknown }).date);
-}
-
-function pickCounts(value: AiStudioCounts): AiStudioCounts {
-  return Object.fromEntries(COUNT_FIELDS.map((f) => [f, value[f]])) as AiStudioCounts;
 }

@@ -44,7 +44,7 @@ export const JIANDAOYUN_CATALOG: ProviderCatalog = {
   },
   maxDaysPerCall: 1,
   notes: [
-    "All metrics are 0 if the customer never enabled usage statistics (Admin Console > Management Tools > Usage Statistics); such days are reported as 0.",
+    "All metrics are 0 if the customer never enabled usage statistics (Admin Console > Management Tools > Usage Statistics); such days are reported as 0 and flagged (source PARTIAL, UPSTREAM_PARTIAL_DATA).",
     "Days are UTC+8 calendar days (Asia/Shanghai). A day is published at T-1 and counted as final from T-2.",
     "Only the last 180 days (UTC+8) can be read, one upstream call per day.",
     "Organization-level totals only: no app- or member-level breakdown.",

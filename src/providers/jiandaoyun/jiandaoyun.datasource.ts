@@ -4,7 +4,7 @@ import { HttpDataSource, type UpstreamResponse } from "../http/datasource";
 import type { CallContext, ProviderDeps } from "../provider";
 import { JIANDAOYUN_CATALOG } from "./jiandaoyun.catalog";
 import type { JiandaoyunSettings } from "./jiandaoyun.settings";
-import { errorCodeOf, parseOverview, VendorCode, type OverviewBody } from "./jiandaoyun.wire";
+import { errorCodeOf, parseOverview, VendorCode, type OverviewBody, type OverviewRequest } from "./jiandaoyun.wire";
 
 export class JiandaoyunDataSource extends HttpDataSource {
   constructor(private readonly config: JiandaoyunSettings, deps: ProviderDeps) {
@@ -29,6 +29,24 @@ export class JiandaoyunDataSource extends HttpDataSource {
             status: 400,
             vendorCode,
           });
+        case VendorCode.IP_NOT_WHITELISTED:
+          return this.keyRestriction(
+            vendorCode,
+            "the configured API key's IP whitelist does not include this server",
+            "add this server's public IP address to the key's IP whitelist",
+          );
+        case VendorCode.APP_NOT_AUTHORIZED:
+          return this.keyRestriction(
+            vendorCode,
+            "the configured API key's app authorization scope does not allow this call",
+            "set the key's app authorization scope to all apps",
+          );
+        case VendorCode.API_NOT_AUTHORIZED:
+          return this.keyRestriction(
+            vendorCode,
+            "the configured API key's API authorization scope does not include the usage statistics API",
+            "grant the key access to this API, or set its API authorization scope to all APIs",
+          );
         case VendorCode.COMPANY_FREQUENCY_LIMIT:
         case VendorCode.KEY_FREQUENCY_LIMIT:
           return this.throttled(res, vendorCode);
@@ -42,6 +60,17 @@ export class JiandaoyunDataSource extends HttpDataSource {
     return error;
   }
 
+  /**
+   * The API key's own restrictions (Open Platform > Key Management > API Key): a credentials
+   * problem the customer fixes in the key's settings, so the message says what to change.
+   */
+  private keyRestriction(vendorCode: number, problem: string, fix: string): UpstreamError {
+    return new UpstreamError(ErrorCode.UPSTREAM_AUTH_FAILED, `${this.catalog.name}: ${problem} (code ${vendorCode}): ${fix} in Open Platform > Key Management > API Key`, {
+      status: 400,
+      vendorCode,
+    });
+  }
+
   /** The document says to wait 1 s on a frequency limit: a shorter Retry-After is not trusted. */
   private throttled(res: UpstreamResponse, vendorCode: number | undefined): UpstreamError {
     const error = this.rateLimited(res, vendorCode);
@@ -51,6 +80,8 @@ export class JiandaoyunDataSource extends HttpDataSource {
 
   /** The organization's usage levels on one UTC+8 day. */
   overview(date: CalendarDate, ttlMs: number, call: CallContext): Promise<OverviewBody> {
-    return this.request({ method: "POST", path: "/api/v1/corp_usage/overview", body: { date }, ttlMs }, call, (body) => parseOverview(body, date));
+    // Exactly the contract's body: `{date}`, never null or extra fields.
+    const body: OverviewRequest = { date };
+    return this.request({ method: "POST", path: "/api/v1/corp_usage/overview", body, ttlMs }, call, (answer) => parseOverview(answer, date));
   }
 }

@@ -1,12 +1,20 @@
 import { addDays, isCalendarDate, todayAtOffset, toEpochDay } from "../../common/dates";
 import { bearerToken, EmulatorServer, seeded, type EmulatorOptions, type EmulatorResponse, type RecordedRequest } from "../emulator/emulator-server";
-import { RETENTION_DAYS } from "./jiandaoyun.catalog";
-import { METRIC_FIELDS, VendorCode, type JiandaoyunErrorBody, type MetricField, type OverviewBody } from "./jiandaoyun.wire";
 
 export const JIANDAOYUN_DEMO_KEY = "demo-jiandaoyun-key";
 
 /** The documented limit of this API: 1 request per second per key. */
 const MIN_INTERVAL_MS = 1_000;
+
+/** The document: "the API supports querying data from the last 180 days only". */
+const DAYS_BACK = 180;
+
+/** The eleven metrics of the document's response parameters, in its order. */
+const METRICS = ["app", "form_coop", "form_workflow", "dash", "etl", "aggregate", "public_link", "data_trigger", "automation", "bpa", "data"] as const;
+export type JiandaoyunEmulatedMetric = (typeof METRICS)[number];
+
+/** The open API's error codes this emulator answers with. */
+const CODE = { BAD_KEY: 8301, KEY_FREQUENCY_LIMIT: 8304, BAD_PARAMETER: 17017 } as const;
 
 export interface JiandaoyunEmulatorOptions extends EmulatorOptions {
   apiKey?: string;
@@ -44,8 +52,8 @@ export class JiandaoyunEmulator extends EmulatorServer {
   }
 
   /** The organization's levels on one UTC+8 day: deterministic, slowly growing gauges. */
-  metrics(date: string): Record<MetricField, number> {
-    if (!this.usageStatsEnabled) return Object.fromEntries(METRIC_FIELDS.map((f) => [f, 0])) as Record<MetricField, number>;
+  metrics(date: string): Record<JiandaoyunEmulatedMetric, number> {
+    if (!this.usageStatsEnabled) return Object.fromEntries(METRICS.map((f) => [f, 0])) as Record<JiandaoyunEmulatedMetric, number>;
     // Position in a 360-day cycle: levels grow over the cycle, with a little day-to-day noise.
     const growth = ((toEpochDay(date) % 360) + 360) % 360 / 360;
     const noise = (field: string, span: number) => Math.floor(seeded(`jiandaoyun:${field}:${date}`) * span);
@@ -69,32 +77,30 @@ export class JiandaoyunEmulator extends EmulatorServer {
     if (req.path !== "/api/v1/corp_usage/overview") return { status: 404, body: { code: 404, msg: "Not Found" } };
     if (req.method !== "POST") return { status: 405, body: { code: 405, msg: "Method Not Allowed" } };
     const key = bearerToken(req);
-    if (key !== this.apiKey) return vendorError(VendorCode.BAD_KEY, "Invalid API key.");
+    if (key !== this.apiKey) return vendorError(CODE.BAD_KEY, "Invalid API key.");
 
     // Judged at arrival: a request less than 1 s after the last accepted one with this key is refused.
     const last = this.lastAccepted.get(key);
     if (last !== undefined && req.at - last < MIN_INTERVAL_MS) {
       this.violations++;
-      return vendorError(VendorCode.KEY_FREQUENCY_LIMIT, "Request frequency of the API key exceeds the limit.");
+      return vendorError(CODE.KEY_FREQUENCY_LIMIT, "Request frequency of the API key exceeds the limit.");
     }
     this.lastAccepted.set(key, req.at);
 
     const body = req.body ?? {};
-    if (typeof body !== "object" || body === null || Array.isArray(body)) return vendorError(VendorCode.BAD_PARAMETER, "Invalid request body.");
+    if (typeof body !== "object" || body === null || Array.isArray(body)) return vendorError(CODE.BAD_PARAMETER, "Invalid request body.");
     const today = this.today();
     const yesterday = addDays(today, -1);
     const asked = (body as { date?: unknown }).date;
     const date = asked === undefined || asked === "" ? yesterday : asked;
-    if (!isCalendarDate(date)) return vendorError(VendorCode.BAD_PARAMETER, "date must be yyyy-MM-dd.");
-    if (date > yesterday) return vendorError(VendorCode.BAD_PARAMETER, "date must not be later than T-1.");
-    if (date < addDays(today, -RETENTION_DAYS)) return vendorError(VendorCode.BAD_PARAMETER, "Only the last 180 days can be queried.");
+    if (!isCalendarDate(date)) return vendorError(CODE.BAD_PARAMETER, "date must be yyyy-MM-dd.");
+    if (date > yesterday) return vendorError(CODE.BAD_PARAMETER, "date must not be later than T-1.");
+    if (date < addDays(today, -DAYS_BACK)) return vendorError(CODE.BAD_PARAMETER, "Only the last 180 days can be queried.");
 
-    const answer: OverviewBody = { date, metrics: this.metrics(date) };
-    return { status: 200, body: answer };
+    return { status: 200, body: { date, metrics: this.metrics(date) } };
   }
 }
 
 function vendorError(code: number, msg: string): EmulatorResponse {
-  const body: JiandaoyunErrorBody = { code, msg };
-  return { status: 400, body };
+  return { status: 400, body: { code, msg } };
 }

@@ -5,7 +5,8 @@ import { METRIC_FIELDS, type OverviewBody } from "./jiandaoyun.wire";
 
 /**
  * Overviews to observations, one per day and metric asked for. Every answered day carries all
- * eleven levels; zeros (usage statistics never enabled) are data, reported as they are.
+ * eleven levels; zeros (usage statistics never enabled) are reported as the vendor gave them (the
+ * provider flags such days).
  */
 export function toObservations(overviews: readonly OverviewBody[], metrics: readonly string[], isFinal: (d: CalendarDate) => boolean): Observation[] {
   const wanted = new Set(metrics);

@@ -9,7 +9,7 @@ import { JIANDAOYUN_DEMO_KEY, JiandaoyunEmulator } from "./jiandaoyun.emulator";
 import { toObservations, toRecords } from "./jiandaoyun.normalize";
 import { JiandaoyunResourceUsage } from "./jiandaoyun.record";
 import { JiandaoyunSettings } from "./jiandaoyun.settings";
-import { VendorCode, type OverviewBody } from "./jiandaoyun.wire";
+import { allZero, VendorCode, type OverviewBody } from "./jiandaoyun.wire";
 
 export class JiandaoyunProvider implements Provider {
   readonly catalog = JIANDAOYUN_CATALOG;
@@ -69,6 +69,18 @@ export class JiandaoyunProvider implements Provider {
         code,
         message: `${message}; ${failed.length} of ${asked.length} days could not be read (${listDays(failed.map((f) => f.date))})`,
         ...(options.retryAfterSeconds !== undefined ? { retryAfterSeconds: options.retryAfterSeconds } : {}),
+      });
+    }
+    // The vendor answers 0 for every metric when the company never enabled usage statistics: such a
+    // day is served as the vendor gave it, but flagged, since its zeros may mean "not counted".
+    const zeroDays = overviews.filter(allZero).map((o) => o.date).sort();
+    if (zeroDays.length > 0) {
+      const n = zeroDays.length;
+      issues.push({
+        code: ErrorCode.UPSTREAM_PARTIAL_DATA,
+        message:
+          `Jiandaoyun reported every metric as 0 on ${n} ${days(n)} (${listDays(zeroDays)}): usage statistics may not be enabled for the company ` +
+          "(Admin Console > Management Tools > Usage Statistics); until it is, the vendor answers 0",
       });
     }
     issues.push(...skipped);

@@ -1,8 +1,10 @@
+import { contractValidator, describeContractErrors } from "../../contracts/upstream-contracts";
 import { badResponse } from "../http/datasource";
 
 /**
- * Jiandaoyun wire format of `POST /api/v1/corp_usage/overview`: request `{"date":"yyyy-MM-dd"}`
- * (a UTC+8 day), answer `{"date", "metrics": {...}}` with organization-level gauges.
+ * Jiandaoyun wire format of `POST /api/v1/corp_usage/overview` (schema/upstream/contracts/
+ * jiandaoyun.schema.json): request `{"date":"yyyy-MM-dd"}` (a UTC+8 day), answer
+ * `{"date", "metrics": {...}}` with organization-level gauges, each an integer ≥ 0.
  */
 export const METRIC_FIELDS = [
   "app",
@@ -35,7 +37,7 @@ export interface JiandaoyunErrorBody {
   msg: string;
 }
 
-/** Vendor error codes the document names. */
+/** Vendor error codes the open API answers with. */
 export const VendorCode = {
   BAD_KEY: 8301,
   NO_PERMISSION: 8302,
@@ -43,24 +45,33 @@ export const VendorCode = {
   KEY_FREQUENCY_LIMIT: 8304,
   BAD_PARAMETER: 17017,
   BAD_KEY_ALT: 17018,
+  // Not in the contract's list (it allows other codes): the API key's own restrictions, set in
+  // Open Platform > Key Management > API Key (IP whitelist, app and API authorization scope).
+  IP_NOT_WHITELISTED: 17052,
+  APP_NOT_AUTHORIZED: 17053,
+  API_NOT_AUTHORIZED: 17054,
 } as const;
 
 const PROVIDER = "Jiandaoyun";
 
-/** Parses the answer for `date`; an answer for another day is as wrong as a missing field. */
+/**
+ * Parses the answer for `date`: the body must satisfy the contract's `$defs/response` (all eleven
+ * metrics, each an integer ≥ 0); an answer for another day is as wrong as a missing field. Metrics
+ * the contract does not list are ignored.
+ */
 export function parseOverview(body: unknown, date: string): OverviewBody {
-  if (typeof body !== "object" || body === null) badResponse(PROVIDER, "not an object");
-  const b = body as { date?: unknown; metrics?: unknown };
-  if (typeof b.date !== "string" || b.date.slice(0, 10) !== date) badResponse(PROVIDER, "no date, or not the day asked for");
-  if (typeof b.metrics !== "object" || b.metrics === null) badResponse(PROVIDER, "no metrics object");
-  const raw = b.metrics as Record<string, unknown>;
+  const validate = contractValidator("jiandaoyun", "response");
+  if (!validate(body)) badResponse(PROVIDER, describeContractErrors(validate.errors));
+  const b = body as OverviewBody;
+  if (b.date !== date) badResponse(PROVIDER, "an answer for another day than the one asked for");
   const metrics = {} as Record<MetricField, number>;
-  for (const field of METRIC_FIELDS) {
-    const value = raw[field];
-    if (typeof value !== "number" || !Number.isFinite(value)) badResponse(PROVIDER, `metric ${field} is missing or not a number`);
-    metrics[field] = value;
-  }
+  for (const field of METRIC_FIELDS) metrics[field] = b.metrics[field];
   return { date, metrics };
+}
+
+/** Whether every metric of a day is 0: what the vendor answers when usage statistics were never enabled. */
+export function allZero(overview: OverviewBody): boolean {
+  return METRIC_FIELDS.every((f) => overview.metrics[f] === 0);
 }
 
 /** The vendor code of an error envelope, or undefined. */

@@ -1,14 +1,16 @@
 import type { TypedDocumentNode } from "@graphql-typed-document-node/core";
 import { analyzeDocument } from "graphql-request";
+import { todayIn, type DateRange } from "../../common/dates";
 import { ErrorCode, UpstreamError } from "../../common/errors";
 import { HttpDataSource, TTL, type UpstreamResponse } from "../http/datasource";
 import type { CallContext, ProviderDeps } from "../provider";
 import { PIPEFY_CATALOG } from "./pipefy.catalog";
-import { ApiUsageStatsDailyDocument, ApiUsageStatsDocument, OrganizationUuidDocument } from "./pipefy.generated";
+import { ApiUsageDailyWithWindowDocument, ApiUsageStatsDocument, OrganizationUuidDocument } from "./pipefy.generated";
+import { expectedWindow } from "./pipefy.periods";
 import type { PipefySettings } from "./pipefy.settings";
 import {
   graphqlErrors,
-  parseDaily,
+  parseDailyWithWindow,
   parseOrganizationUuid,
   parseSummary,
   type GroupedApiDimension,
@@ -26,8 +28,11 @@ const GRAPHQL_ERROR_CODES: Readonly<Record<string, GraphQLErrorKind>> = {
   UNAUTHORIZED: "auth",
   PERMISSION_DENIED: "auth",
   FORBIDDEN: "auth",
+  // The token works, but its user is not an Admin or Super Admin of the organization.
+  INVALID_ROLE: "auth",
   TOO_MANY_REQUESTS: "rateLimited",
   RATE_LIMITED: "rateLimited",
+  USAGE_LIMIT_EXCEEDED: "rateLimited",
   BAD_USER_INPUT: "badInput",
   GRAPHQL_VALIDATION_FAILED: "badInput",
   NOT_FOUND: "notFound",
@@ -73,14 +78,20 @@ export class PipefyDataSource extends HttpDataSource {
     return this.uuid;
   }
 
-  /** API calls of a period per operation name or token (top entries), or its total (`dimension` null). */
-  summary(organizationUuid: string, period: PeriodFilter, dimension: GroupedApiDimension | null, ttlMs: number, call: CallContext): Promise<PipefySummary> {
-    return this.execute(ApiUsageStatsDocument, { organizationUuid, period, dimension }, ttlMs, call, parseSummary);
+  /** API calls of a period per operation name or per token: the top entries only. */
+  summary(organizationUuid: string, period: PeriodFilter, dimension: GroupedApiDimension, ttlMs: number, call: CallContext): Promise<PipefySummary> {
+    const fallback = calendarWindow(period, call);
+    return this.execute(ApiUsageStatsDocument, { organizationUuid, period, dimension }, ttlMs, call, (body) => parseSummary(body, fallback));
   }
 
-  /** API calls per day of a period. */
-  daily(organizationUuid: string, period: PeriodFilter, ttlMs: number, call: CallContext): Promise<PipefyDaily> {
-    return this.execute(ApiUsageStatsDailyDocument, { organizationUuid, period }, ttlMs, call, parseDaily);
+  /**
+   * API calls per day of a period, with the period's window, total and quota from apiUsageStats
+   * without a dimension: both root fields in one operation, so one POST, and the total is read at
+   * the same moment as the days it must add up to.
+   */
+  dailyWithWindow(organizationUuid: string, period: PeriodFilter, ttlMs: number, call: CallContext): Promise<PipefyDaily> {
+    const fallback = calendarWindow(period, call);
+    return this.execute(ApiUsageDailyWithWindowDocument, { organizationUuid, period }, ttlMs, call, (body) => parseDailyWithWindow(body, fallback));
   }
 
   private execute<TResult, TVariables extends object, T>(
@@ -113,4 +124,13 @@ export class PipefyDataSource extends HttpDataSource {
         return new UpstreamError(ErrorCode.UPSTREAM_BAD_RESPONSE, `${name} answered the usage query with an error`, options);
     }
   }
+}
+
+/**
+ * The window assumed for an answer without filterDate (the vendor document's samples have none):
+ * the period's calendar window in UTC (DESIGN §3), as of the call's clock. The daily answer's check
+ * against its period total still catches a period that really covers other days.
+ */
+function calendarWindow(period: PeriodFilter, call: CallContext): DateRange {
+  return expectedWindow(period, todayIn("UTC", call.now()));
 }

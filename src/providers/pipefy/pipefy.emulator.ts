@@ -1,15 +1,32 @@
-import { existsSync, readFileSync } from "node:fs";
-import { dirname, join } from "node:path";
-import { buildSchema, execute, GraphQLError, parse, validate, type DocumentNode, type GraphQLSchema } from "graphql";
+import { execute, GraphQLError, parse, validate, type DocumentNode, type GraphQLSchema } from "graphql";
 import { addDays, eachDay, monthStart, todayIn, type CalendarDate, type DateRange } from "../../common/dates";
+import { pipefyContractSchema } from "../../contracts/upstream-contracts";
 import { bearerToken, EmulatorServer, seeded, type EmulatorOptions, type EmulatorResponse, type RecordedRequest } from "../emulator/emulator-server";
-import type { GroupedApiDimension, PeriodFilter, PipefyMetricRow } from "./pipefy.wire";
+
+// The emulator's own types, read from the contract SDL: nothing here comes from the client's wire
+// types, so that a misreading of the contract on either side shows up as a failing test.
+
+/** `PeriodFilter` of the contract. */
+export type PipefyPeriod = "current_month" | "last_month" | "last_3_months";
+/** `GroupedAPIDimension` of the contract. */
+export type PipefyDimension = "operation_name" | "token";
+/** `MetricItem` of the contract, as this emulator fills it. */
+export interface PipefyMetricItem {
+  dimension: string;
+  metric: number;
+}
 
 export const PIPEFY_DEMO_TOKEN = "demo-pipefy-service-account-token";
 export const PIPEFY_DEMO_ORGANIZATION = { id: "300123", uuid: "7d1c4a52-9e3b-4f6a-8c21-5b0e9d7f3a61" } as const;
 
-/** Rows Pipefy returns per dimension at most. */
+/** Rows Pipefy returns per dimension at most: the documented top 10. */
 export const PIPEFY_TOP_N = 10;
+
+/** The emulated organization's API-call quota for a period (`limit`), unless told otherwise. */
+export const PIPEFY_DEFAULT_QUOTA = 50_000;
+
+/** Pipefy's documented 401 body (vendor public docs, in the contract's transport notes). */
+const UNAUTHORIZED_BODY = { errors: [{ title: "Unauthorized", detail: "You are not authorized to access this page" }] };
 
 /** Operation names the emulated organization's calls carry, busiest first (on average). */
 export const PIPEFY_OPERATIONS: readonly string[] = [
@@ -41,37 +58,40 @@ export interface PipefyEmulatorOptions extends EmulatorOptions {
   /** Organization id → uuid. */
   organizations?: Readonly<Record<string, string>>;
   lastThreeMonths?: LastThreeMonths;
+  /** The organization's API-call quota for a period (`limit`); null: not reported. */
+  quota?: number | null;
+  /** Leave filterDate out (null), as the vendor document's samples do. */
+  withoutFilterDate?: boolean;
   /** Answers HTTP 429 past `requests` calls within `windowMs`. */
   rateLimit?: { requests: number; windowMs: number; retryAfterSeconds?: number };
 }
 
 /**
- * Pipefy's GraphQL API on loopback: a real GraphQL server over schema/upstream/pipefy.graphql, so
- * operation names, aliases and response keys behave per spec. Bearer auth (HTTP 401), an optional
- * rate limit (HTTP 429), and GraphQL errors as HTTP 200 with `errors[].extensions.code`.
+ * Pipefy's GraphQL API on loopback: a real GraphQL server that executes the contract SDL
+ * (schema/upstream/contracts/pipefy.graphql) with its own resolvers, so that it answers exactly what
+ * the contract allows: an operation selecting anything else fails validation, and operation names,
+ * aliases and response keys behave per spec. Bearer auth (HTTP 401 with the documented body), an
+ * optional rate limit (HTTP 429), and GraphQL errors as HTTP 200 with `errors[].extensions.code`.
  *
  * Data: calls per UTC day, operation and token (deterministic), so a day's total is the sum over
  * operations and also the sum over tokens. Periods are calendar months in UTC: current_month is
  * the 1st through today, last_month the previous month, last_3_months the three months before the
  * current one (or, with `lastThreeMonths: "throughToday"`, the 1st of two months ago through today).
+ * `apiUsageStats` (and its twin `apiUsageStatsGroupedBy`) lists the top 10 rows, busiest first, with
+ * the period's filterDate and the quota as `limit`; `apiUsageStatsDaily` lists every day of the
+ * period, newest first, and nothing else.
  */
-/** schema/upstream/pipefy.graphql of the package, found from wherever this file was compiled to. */
-function upstreamSchemaPath(): string {
-  for (let dir = __dirname; ; dir = dirname(dir)) {
-    const candidate = join(dir, "schema", "upstream", "pipefy.graphql");
-    if (existsSync(candidate)) return candidate;
-    if (dirname(dir) === dir) throw new Error("schema/upstream/pipefy.graphql not found above the Pipefy emulator");
-  }
-}
-
 export class PipefyEmulator extends EmulatorServer {
   readonly contract = "pipefy" as const;
 
   protected errorBody(status: number, message: string): unknown {
+    if (status === 401) return UNAUTHORIZED_BODY;
     return { errors: [{ message, extensions: { code: status === 429 ? "TOO_MANY_REQUESTS" : "INTERNAL_SERVER_ERROR" } }] };
   }
 
   lastThreeMonths: LastThreeMonths;
+  quota: number | null;
+  withoutFilterDate: boolean;
   rateLimit?: PipefyEmulatorOptions["rateLimit"];
   private readonly token: string;
   private readonly organizations: Readonly<Record<string, string>>;
@@ -83,8 +103,10 @@ export class PipefyEmulator extends EmulatorServer {
     this.token = options.token ?? PIPEFY_DEMO_TOKEN;
     this.organizations = options.organizations ?? { [PIPEFY_DEMO_ORGANIZATION.id]: PIPEFY_DEMO_ORGANIZATION.uuid };
     this.lastThreeMonths = options.lastThreeMonths ?? "previous";
+    this.quota = options.quota === undefined ? PIPEFY_DEFAULT_QUOTA : options.quota;
+    this.withoutFilterDate = options.withoutFilterDate ?? false;
     this.rateLimit = options.rateLimit;
-    this.schema = buildSchema(readFileSync(upstreamSchemaPath(), "utf8"));
+    this.schema = pipefyContractSchema();
   }
 
   /** Calls made on one UTC day with one operation name and one token. */
@@ -110,7 +132,7 @@ export class PipefyEmulator extends EmulatorServer {
   }
 
   /** The days a period covers today (what filterDate reports). */
-  periodWindow(period: PeriodFilter): DateRange {
+  periodWindow(period: PipefyPeriod): DateRange {
     const today = todayIn("UTC", this.now());
     const thisMonth = monthStart(today);
     const lastMonth = monthStart(addDays(thisMonth, -1));
@@ -132,7 +154,7 @@ export class PipefyEmulator extends EmulatorServer {
    * Every entry of a breakdown over [from, to], busiest first (ties by name), before the top-N cap;
    * `null` gives the one "Counter" row with the total.
    */
-  breakdown(dimension: GroupedApiDimension | null, from: CalendarDate, to: CalendarDate): PipefyMetricRow[] {
+  breakdown(dimension: PipefyDimension | null, from: CalendarDate, to: CalendarDate): PipefyMetricItem[] {
     const days = eachDay(from, to);
     if (dimension === null) return [{ dimension: "Counter", metric: days.reduce((s, d) => s + this.dailyTotal(d), 0) }];
     const names = dimension === "operation_name" ? PIPEFY_OPERATIONS : PIPEFY_TOKENS;
@@ -146,7 +168,7 @@ export class PipefyEmulator extends EmulatorServer {
   protected async handle(req: RecordedRequest): Promise<EmulatorResponse> {
     if (req.path !== "/graphql") return { status: 404, body: { errors: [{ message: "Not Found" }] } };
     if (req.method !== "POST") return { status: 405, body: { errors: [{ message: "Method Not Allowed" }] } };
-    if (bearerToken(req) !== this.token) return { status: 401, body: { errors: [{ message: "Unauthorized", extensions: { code: "UNAUTHENTICATED" } }] } };
+    if (bearerToken(req) !== this.token) return { status: 401, body: UNAUTHORIZED_BODY };
     if (this.throttled(req.at)) {
       return {
         status: 429,
@@ -176,9 +198,16 @@ export class PipefyEmulator extends EmulatorServer {
     return { status: 200, body: result };
   }
 
+  /** Root resolvers: graphql-js calls each root field's function with its arguments. */
   private resolvers() {
-    const organizationUuid = (uuid: string) => {
+    const knownUuid = (uuid: string) => {
       if (!Object.values(this.organizations).includes(uuid)) throw notFound("Organization not found");
+    };
+    const summary = (args: { organizationUuid: string; period: PipefyPeriod; dimension?: PipefyDimension | null }) => {
+      knownUuid(args.organizationUuid);
+      const window = this.periodWindow(args.period);
+      const rows = this.breakdown(args.dimension ?? null, window.from, window.to);
+      return { data: rows.slice(0, PIPEFY_TOP_N), filterDate: this.withoutFilterDate ? null : window, limit: this.quota };
     };
     return {
       organization: ({ id }: { id: string }) => {
@@ -186,16 +215,12 @@ export class PipefyEmulator extends EmulatorServer {
         if (!uuid) throw notFound("Organization not found");
         return { id, uuid, name: `Organization ${id}` };
       },
-      apiUsageStats: (args: { organizationUuid: string; period: PeriodFilter; dimension?: GroupedApiDimension | null }) => {
-        organizationUuid(args.organizationUuid);
+      apiUsageStats: summary,
+      apiUsageStatsGroupedBy: summary,
+      apiUsageStatsDaily: (args: { organizationUuid: string; period: PipefyPeriod }) => {
+        knownUuid(args.organizationUuid);
         const window = this.periodWindow(args.period);
-        const rows = this.breakdown(args.dimension ?? null, window.from, window.to);
-        return { data: rows.slice(0, PIPEFY_TOP_N), filterDate: window, limit: PIPEFY_TOP_N };
-      },
-      apiUsageStatsDaily: (args: { organizationUuid: string; period: PeriodFilter }) => {
-        organizationUuid(args.organizationUuid);
-        const window = this.periodWindow(args.period);
-        return { data: eachDay(window.from, window.to).map((date) => ({ date, metric: this.dailyTotal(date) })), filterDate: window };
+        return { data: eachDay(window.from, window.to).reverse().map((date) => ({ date, metric: this.dailyTotal(date) })) };
       },
     };
   }

@@ -44,6 +44,16 @@ export function breakdownObservations(key: BreakdownKey, summary: PipefySummary,
   return out;
 }
 
+/**
+ * Whether a period's days inside its window add up to the period's total. Both come from one POST,
+ * so they should; when they do not, the days are still Pipefy's own numbers, but some are missing or
+ * the window is not the one the days were counted over (an assumed calendar window, say).
+ */
+export function dailyAddsUp(answer: PipefyDaily): boolean {
+  const days = answer.days.reduce((s, d) => (inWindow(d.date, answer.window) ? s + d.metric : s), 0);
+  return days === sumOf(answer.total);
+}
+
 /** Calls of a period outside its top rows: the period total minus the rows listed. */
 export function callsOutsideTop(top: PipefySummary, total: PipefySummary): number {
   return sumOf(total) - sumOf(top);
@@ -66,7 +76,7 @@ function callsByDate(answers: readonly PipefyDaily[]): Map<CalendarDate, number>
   const calls = new Map<CalendarDate, number>();
   for (const answer of answers) {
     for (const { date, metric } of answer.days) {
-      // Overlapping windows list a day twice: it is one day's count, not two.
+      // Overlapping windows (two periods) list a day twice: it is one day's count, not two.
       if (inWindow(date, answer.window) && !calls.has(date)) calls.set(date, metric);
     }
   }

@@ -4,9 +4,10 @@ import { PERIODS, type PeriodFilter } from "./pipefy.wire";
 
 /**
  * Pipefy answers for three named periods, not for date ranges. These are the windows usagegraph
- * *expects* them to cover (calendar months in UTC; last_3_months = the three calendar months before
- * the current one, which is what the emulator does), used only to choose which periods to ask for.
- * What a period really covered is read from each answer's filterDate.
+ * *expects* them to cover (calendar months in UTC, DESIGN §3; last_3_months = the three calendar
+ * months before the current one), used to choose which periods to ask for, and as the window of an
+ * answer that reports no filterDate (the vendor document's samples have none). What a period really
+ * covered is read from each answer's filterDate when it has one.
  */
 export function expectedWindow(period: PeriodFilter, today: CalendarDate): DateRange {
   const thisMonth = monthStart(today);

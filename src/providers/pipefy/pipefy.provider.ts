@@ -8,6 +8,7 @@ import { PIPEFY_DEMO_ORGANIZATION, PIPEFY_DEMO_TOKEN, PipefyEmulator } from "./p
 import {
   breakdownObservations,
   callsOutsideTop,
+  dailyAddsUp,
   dailyObservations,
   dailyRecords,
   summaryRecords,
@@ -21,8 +22,14 @@ import type { PeriodFilter, PipefyDaily, PipefySummary } from "./pipefy.wire";
 
 const BREAKDOWN_KEYS: readonly BreakdownKey[] = ["operation", "token"];
 
-/** Rows Pipefy lists per dimension at most, per its document; used when an answer has no `limit`. */
+/**
+ * Rows Pipefy lists per dimension at most, per its document: the only row cap. An answer's `limit`
+ * is the organization's API-call quota, not a cap.
+ */
 const DOCUMENTED_TOP_N = 10;
+
+/** A period's daily+window answer, asked at most once per fetch. */
+type PeriodTotals = (period: PeriodFilter) => Promise<PipefyDaily>;
 
 /** One period's breakdowns, and its total when a breakdown was capped (or records want it). */
 interface PeriodBreakdown {
@@ -56,13 +63,25 @@ export class PipefyProvider implements Provider {
     const asked = BREAKDOWN_KEYS.filter((k) => query.groupBy.includes(k) || query.where.some((f) => f.key === k));
     const uuid = await this.source.organizationUuid(call);
     const periods = planPeriods(range, today);
+    // Daily totals, records and capped breakdowns all read a period's daily+window POST: one each.
+    const asking = new Map<PeriodFilter, Promise<PipefyDaily>>();
+    const totals: PeriodTotals = (period) => {
+      let answer = asking.get(period);
+      if (!answer) asking.set(period, (answer = this.source.dailyWithWindow(uuid, period, ttlFor(period, call.now()), call)));
+      return answer;
+    };
     const [daily, breakdowns] = await Promise.all([
-      asked.length === 0 || query.records ? this.daily(uuid, periods, call) : undefined,
-      asked.length > 0 || query.records ? this.breakdowns(uuid, periods, query.records ? BREAKDOWN_KEYS : asked, query.records, call) : undefined,
+      asked.length === 0 || query.records ? Promise.all(periods.map(totals)) : undefined,
+      asked.length > 0 || query.records ? this.breakdowns(uuid, periods, query.records ? BREAKDOWN_KEYS : asked, query.records, totals, call) : undefined,
     ]);
 
     if (daily) {
       result.issues.push(...coverageIssues(range, daily.map((d) => d.window)));
+      periods.forEach((period, i) => {
+        if (!dailyAddsUp(daily[i]!)) {
+          result.issues.push(partial(`Pipefy's daily API calls for its period ${period} do not add up to its total for that period: the days are reported as Pipefy listed them, and some may be missing`));
+        }
+      });
       if (asked.length === 0) result.observations.push(...dailyObservations(daily, range, today));
       if (query.records) result.records.push(...dailyRecords(daily, range));
     }
@@ -86,17 +105,21 @@ export class PipefyProvider implements Provider {
     return result;
   }
 
-  private daily(uuid: string, periods: readonly PeriodFilter[], call: CallContext): Promise<PipefyDaily[]> {
-    return Promise.all(periods.map((p) => this.source.daily(uuid, p, ttlFor(p, call.now()), call)));
-  }
-
-  private breakdowns(uuid: string, periods: readonly PeriodFilter[], keys: readonly BreakdownKey[], withTotal: boolean, call: CallContext): Promise<PeriodBreakdown[]> {
+  private breakdowns(
+    uuid: string,
+    periods: readonly PeriodFilter[],
+    keys: readonly BreakdownKey[],
+    withTotal: boolean,
+    totals: PeriodTotals,
+    call: CallContext,
+  ): Promise<PeriodBreakdown[]> {
     return Promise.all(
       periods.map(async (period) => {
         const ttlMs = ttlFor(period, call.now());
         const byKey = await Promise.all(keys.map(async (k) => [k, await this.source.summary(uuid, period, UPSTREAM_DIMENSION[k], ttlMs, call)] as const));
-        // The top-N cap hides calls; the period total (dimension null) tells how many.
-        const total = withTotal || byKey.some(([, s]) => isCapped(s)) ? await this.source.summary(uuid, period, null, ttlMs, call) : undefined;
+        // The top-N cap hides calls; the period total (the daily+window POST, which a daily report
+        // of the same period shares) tells how many.
+        const total = withTotal || byKey.some(([, s]) => isCapped(s)) ? (await totals(period)).total : undefined;
         return { period, window: byKey[0]![1].window, byKey, total };
       }),
     );
@@ -133,7 +156,7 @@ function periodObservations(b: PeriodBreakdown, keys: readonly BreakdownKey[], r
 }
 
 function isCapped(summary: PipefySummary): boolean {
-  return summary.rows.length >= (summary.limit ?? DOCUMENTED_TOP_N);
+  return summary.rows.length >= DOCUMENTED_TOP_N;
 }
 
 /**
@@ -189,13 +212,12 @@ export const pipefyModule: ProviderModule<PipefySettings> = {
   startEmulator: (options) => new PipefyEmulator(options).start(),
   demoSettings: (url) => ({ baseUrl: url, token: PIPEFY_DEMO_TOKEN, organizationId: PIPEFY_DEMO_ORGANIZATION.id }),
   errorSamples: {
-    authFailure: { status: 401, body: { errors: [{ message: "Unauthorized", extensions: { code: "UNAUTHENTICATED" } }] } },
+    // The 401 body of Pipefy's public docs (the contract's transport notes).
+    authFailure: { status: 401, body: { errors: [{ title: "Unauthorized", detail: "You are not authorized to access this page" }] } },
+    // A variable that does not coerce is a request error: errors[] and no data at all.
     badParameter: {
       status: 200,
-      body: {
-        data: { apiUsageStats: null },
-        errors: [{ message: "Variable $period of type PeriodFilter! was provided invalid value", extensions: { code: "BAD_USER_INPUT" } }],
-      },
+      body: { errors: [{ message: "Variable $period of type PeriodFilter! was provided invalid value", extensions: { code: "BAD_USER_INPUT" } }] },
     },
     rateLimited: { status: 429, body: { errors: [{ message: "Too many requests", extensions: { code: "TOO_MANY_REQUESTS" } }] } },
   },

@@ -1,7 +1,7 @@
 import { isCalendarDate, type CalendarDate, type DateRange } from "../../common/dates";
 import { badResponse } from "../http/datasource";
 import type {
-  ApiUsageStatsDailyQuery,
+  ApiUsageDailyWithWindowQuery,
   ApiUsageStatsQuery,
   GroupedApiDimension,
   OrganizationUuidQuery,
@@ -10,10 +10,15 @@ import type {
 
 /**
  * Pipefy wire format. Requests are the generated TypedDocumentNodes of `operations/*.graphql`
- * (`npm run codegen`); responses are `{data, errors}` read by the field names the operations ask
- * for. The vendor document's samples show the key `apiUsageStatsGroupedBy` for a query of
- * `apiUsageStats`: by the GraphQL spec a response key is the field name or its alias, so the field
- * asked for is what is read.
+ * (`npm run codegen`, validated against the contract SDL schema/upstream/contracts/pipefy.graphql);
+ * responses are `{data, errors}` read by the response keys the operations select (field name or
+ * alias, per the GraphQL spec). The vendor document's samples answer `apiUsageStats` under the key
+ * `apiUsageStatsGroupedBy`: an answer under that key is read in place of a selected
+ * `apiUsageStats` key that is missing.
+ *
+ * Every value is checked before it becomes a number: counts are whole numbers ≥ 0 (the contract's
+ * Int), dates are yyyy-MM-dd, and an entry or a day listed twice is a bad answer, not a sum. Fields
+ * the contract does not promise (filterDate, limit, a row's dimension) may be absent.
  */
 export type { GroupedApiDimension, PeriodFilter };
 
@@ -27,55 +32,64 @@ export interface PipefyMetricRow {
 
 export interface PipefySummary {
   rows: PipefyMetricRow[];
-  /** The days the period really covers (filterDate), inclusive. */
+  /** The days the period covers, inclusive: its filterDate, or the period's calendar window when the answer has none. */
   window: DateRange;
-  /** Most rows Pipefy returns for a dimension; null when it does not say. */
-  limit: number | null;
+  /** The organization's API-call quota for the period (`limit`); null when the answer does not say. Never a row cap. */
+  quota: number | null;
 }
 
 export interface PipefyDaily {
   days: Array<{ date: CalendarDate; metric: number }>;
+  /** The window of the period's total (apiUsageStatsDaily reports none of its own). */
   window: DateRange;
+  /** The period's total: apiUsageStats without a dimension, exactly one row. */
+  total: PipefySummary;
 }
 
 /** A GraphQL error answer: HTTP 200 (or 4xx) with `errors[].extensions.code`. */
 export interface PipefyErrorBody {
   data?: unknown;
-  errors: Array<{ message: string; extensions?: { code?: string } }>;
+  errors: Array<{ message?: string; extensions?: { code?: string } }>;
 }
 
 const PROVIDER = "Pipefy";
 
+/** The response key of the vendor document's samples for an `apiUsageStats` query. */
+const SAMPLE_KEY = "apiUsageStatsGroupedBy";
+
+/** The entry of rows that come without a name: they still count calls, in a bucket of their own. */
+const UNNAMED = "(none)";
+
 export function parseOrganizationUuid(body: unknown): string {
-  const { organization } = dataOf<OrganizationUuidQuery>(body, "organization");
+  const organization = field<OrganizationUuidQuery>(dataOf(body), "organization");
   if (organization === null) badResponse(PROVIDER, "no organization with the configured id");
-  if (typeof organization !== "object" || typeof organization.uuid !== "string" || organization.uuid === "") {
+  if (!isObject(organization) || typeof organization.uuid !== "string" || organization.uuid === "") {
     badResponse(PROVIDER, "an organization without a uuid");
   }
   return organization.uuid;
 }
 
-export function parseSummary(body: unknown): PipefySummary {
-  const { apiUsageStats: stats } = dataOf<ApiUsageStatsQuery>(body, "apiUsageStats");
-  if (typeof stats !== "object" || stats === null || !Array.isArray(stats.data)) badResponse(PROVIDER, "apiUsageStats without a data array");
-  const rows = stats.data.map((row): PipefyMetricRow => {
-    if (typeof row !== "object" || row === null || !isCount(row.metric)) badResponse(PROVIDER, "an apiUsageStats row without a numeric metric");
-    // A row without a name still counts calls: it gets its own bucket rather than being dropped.
-    return { dimension: typeof row.dimension === "string" && row.dimension !== "" ? row.dimension : "(none)", metric: row.metric };
-  });
-  if (stats.limit !== null && stats.limit !== undefined && !isCount(stats.limit)) badResponse(PROVIDER, "a limit that is not a number");
-  return { rows, window: windowOf(stats.filterDate), limit: stats.limit ?? null };
+/** A breakdown of one period by one dimension (the top rows). `fallback`: the window when the answer reports none. */
+export function parseSummary(body: unknown, fallback: DateRange): PipefySummary {
+  return summaryOf(statsField<ApiUsageStatsQuery>(dataOf(body), "apiUsageStats"), fallback);
 }
 
-export function parseDaily(body: unknown): PipefyDaily {
-  const { apiUsageStatsDaily: daily } = dataOf<ApiUsageStatsDailyQuery>(body, "apiUsageStatsDaily");
-  if (typeof daily !== "object" || daily === null || !Array.isArray(daily.data)) badResponse(PROVIDER, "apiUsageStatsDaily without a data array");
-  const days = daily.data.map((row) => {
-    const date = typeof row?.date === "string" ? row.date.slice(0, 10) : undefined;
-    if (!isCalendarDate(date) || !isCount(row?.metric)) badResponse(PROVIDER, "a daily row without a date and a numeric metric");
-    return { date, metric: row.metric };
+/** A period's daily totals with the window, total and quota of the same period (one POST). */
+export function parseDailyWithWindow(body: unknown, fallback: DateRange): PipefyDaily {
+  const data = dataOf(body);
+  const total = summaryOf(statsField<ApiUsageDailyWithWindowQuery>(data, "total"), fallback);
+  if (total.rows.length !== 1) badResponse(PROVIDER, "a period total that is not exactly one row");
+  const daily = field<ApiUsageDailyWithWindowQuery>(data, "daily");
+  if (!isObject(daily) || !Array.isArray(daily.data)) badResponse(PROVIDER, "apiUsageStatsDaily without a data array");
+  const seen = new Set<CalendarDate>();
+  const days = daily.data.map((row: unknown) => {
+    if (!isObject(row) || !isCalendarDate(row.date)) badResponse(PROVIDER, "a daily row without a yyyy-MM-dd date");
+    if (!isCount(row.metric)) badResponse(PROVIDER, "a daily row whose metric is not a whole number of calls");
+    if (seen.has(row.date)) badResponse(PROVIDER, "a daily answer that lists the same day twice");
+    seen.add(row.date);
+    return { date: row.date, metric: row.metric };
   });
-  return { days, window: windowOf(daily.filterDate) };
+  return { days, window: total.window, total };
 }
 
 /** The GraphQL errors of a body, or undefined when it has none. */
@@ -84,22 +98,62 @@ export function graphqlErrors(body: unknown): PipefyErrorBody["errors"] | undefi
   return Array.isArray(errors) && errors.length > 0 ? errors : undefined;
 }
 
-/** `data` of a GraphQL answer, which must hold `key` (the field asked for, or its alias). */
-function dataOf<T extends object>(body: unknown, key: keyof T & string): T {
-  const data = (body as { data?: unknown } | null)?.data;
-  if (typeof data !== "object" || data === null) badResponse(PROVIDER, "no data object");
+function summaryOf(stats: unknown, fallback: DateRange): PipefySummary {
+  if (!isObject(stats) || !Array.isArray(stats.data)) badResponse(PROVIDER, "apiUsageStats without a data array");
+  const seen = new Set<string>();
+  const rows = stats.data.map((row: unknown): PipefyMetricRow => {
+    if (!isObject(row) || !isCount(row.metric)) badResponse(PROVIDER, "an apiUsageStats row whose metric is not a whole number of calls");
+    const { dimension } = row;
+    if (dimension !== null && dimension !== undefined && typeof dimension !== "string") badResponse(PROVIDER, "an apiUsageStats row whose dimension is not a string");
+    const name = typeof dimension === "string" && dimension !== "" ? dimension : UNNAMED;
+    if (seen.has(name)) badResponse(PROVIDER, "an apiUsageStats answer that lists the same entry twice");
+    seen.add(name);
+    return { dimension: name, metric: row.metric };
+  });
+  const { limit } = stats;
+  if (limit !== null && limit !== undefined && !isCount(limit)) badResponse(PROVIDER, "a limit that is not a whole number of calls");
+  return { rows, window: windowOf(stats.filterDate, fallback), quota: isCount(limit) ? limit : null };
+}
+
+/** `data` of a GraphQL answer. */
+function dataOf(body: unknown): Record<string, unknown> {
+  const data = isObject(body) ? body.data : undefined;
+  if (!isObject(data)) badResponse(PROVIDER, "no data object");
+  return data;
+}
+
+/** The answer under `key`, the response key the operation selects. */
+function field<T extends object>(data: Record<string, unknown>, key: keyof T & string): unknown {
   if (!(key in data)) badResponse(PROVIDER, `no ${key} in data`);
-  return data as T;
+  return data[key];
 }
 
-/** filterDate → inclusive day range; a date-time is read as its UTC calendar day. */
-function windowOf(filterDate: { from: string | null; to: string | null } | null | undefined): DateRange {
-  const from = filterDate?.from?.slice(0, 10);
-  const to = filterDate?.to?.slice(0, 10);
-  if (!isCalendarDate(from) || !isCalendarDate(to) || from > to) badResponse(PROVIDER, "no filterDate window");
-  return { from, to };
+/** The answer of a selected `apiUsageStats` under its key, or under the documents' sample key instead. */
+function statsField<T extends object>(data: Record<string, unknown>, key: keyof T & string): unknown {
+  return !(key in data) && SAMPLE_KEY in data ? data[SAMPLE_KEY] : field<T>(data, key);
 }
 
+/**
+ * filterDate → inclusive day range, reading the first 10 characters of each end (a date-time reads
+ * as its calendar day). Without a filterDate (the vendor's samples have none) the window is the
+ * period's calendar window in UTC, given by the caller.
+ */
+function windowOf(filterDate: unknown, fallback: DateRange): DateRange {
+  if (filterDate === null || filterDate === undefined) return fallback;
+  if (!isObject(filterDate)) badResponse(PROVIDER, "a filterDate that is not an object");
+  const { from, to } = filterDate;
+  if ((from === null || from === undefined) && (to === null || to === undefined)) return fallback;
+  const first = typeof from === "string" ? from.slice(0, 10) : undefined;
+  const last = typeof to === "string" ? to.slice(0, 10) : undefined;
+  if (!isCalendarDate(first) || !isCalendarDate(last) || first > last) badResponse(PROVIDER, "a filterDate that is not a window of yyyy-MM-dd days");
+  return { from: first, to: last };
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+/** A whole number of calls ≥ 0, exact in a double (a larger one would already be a rounded number). */
 function isCount(value: unknown): value is number {
-  return typeof value === "number" && Number.isInteger(value) && value >= 0;
+  return typeof value === "number" && Number.isSafeInteger(value) && value >= 0;
 }

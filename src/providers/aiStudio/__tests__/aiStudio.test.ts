@@ -1,13 +1,15 @@
 import { validateSync } from "class-validator";
-import { addDays, chunkRange, daysInRange, eachDay, todayIn } from "../../../common/dates";
+import { addDays, daysInRange, eachDay, todayIn } from "../../../common/dates";
 import { ErrorCode, UpstreamError } from "../../../common/errors";
+import { restContract } from "../../../contracts/upstream-contracts";
+import { takeContractViolations } from "../../../../test/support/contract-violations";
 import { callContext, providerDeps } from "../../../../test/support/provider-harness";
 import type { Observation, ProviderQuery } from "../../provider";
 import { AiStudioEmulator } from "../aiStudio.emulator";
 import { aiStudioModule } from "../aiStudio.provider";
 import { AiStudioUsage } from "../aiStudio.record";
 import { AiStudioSettings } from "../aiStudio.settings";
-import { COUNT_FIELDS, errorBody } from "../aiStudio.wire";
+import { COUNT_FIELDS, errorBody, parseUsage } from "../aiStudio.wire";
 
 const API_KEY = "sk-aistudio-test-5f1c9e27b3";
 const NOW = Date.parse("2026-03-15T12:00:00Z");
@@ -28,6 +30,7 @@ afterAll(async () => {
 
 beforeEach(() => {
   emulator.clearFaults().resetLog();
+  emulator.unheldDays.clear();
 });
 
 afterEach(async () => {
@@ -90,6 +93,10 @@ describe("AI Studio provider", () => {
     expect(result.records).toEqual([]);
     expect(emulator.requests).toHaveLength(1);
     expect(emulator.requests[0]!.headers.authorization).toBe(`Bearer ${API_KEY}`);
+    expect([...emulator.requests[0]!.query]).toEqual([
+      ["start_date", from],
+      ["end_date", TODAY],
+    ]);
   });
 
   it("splits a 70-day range into three contiguous calls of at most 31 days and matches every point", async () => {
@@ -112,19 +119,32 @@ describe("AI Studio provider", () => {
     expect(result.issues).toEqual([]);
   });
 
-  it("reports a day the vendor lists no row for as an explicit zero", async () => {
+  it("reports an idle day from the vendor's row of zeros, final once it has ended", async () => {
     const from = addDays(TODAY, -69);
     const idle = eachDay(from, YESTERDAY).filter((d) => emulator.day(d).processor_runs === 0);
     expect(idle.length).toBeGreaterThan(0);
     const result = await provider().fetch(query(from, YESTERDAY), context());
     expect(emulator.requests).toHaveLength(3);
-    const rowDates = new Set(chunkRange({ from, to: YESTERDAY }, 31).flatMap((c) => emulator.answer(c).daily.map((r) => r.date)));
-    expect(idle.some((d) => rowDates.has(d))).toBe(false);
+    expect(result.issues).toEqual([]);
     for (const date of idle) {
       const points = result.observations.filter((o) => o.start === date);
       expect(points.map((o) => o.metric).sort()).toEqual([...METRICS].sort());
       expect(points.every((o) => o.value === 0 && o.final)).toBe(true);
     }
+  });
+
+  it("reports a day the answer has no row for as missing, not zero, and serves the other days", async () => {
+    const from = addDays(TODAY, -9);
+    const lost = [addDays(TODAY, -7), addDays(TODAY, -3)];
+    lost.forEach((d) => emulator.unheldDays.add(d));
+    const result = await provider().fetch(query(from, TODAY), context());
+
+    expect(result.observations.some((o) => lost.includes(o.start))).toBe(false);
+    expectMatchesEmulator(result.observations, eachDay(from, TODAY).filter((d) => !lost.includes(d)));
+    expect(result.issues).toEqual([
+      { code: ErrorCode.UPSTREAM_PARTIAL_DATA, message: expect.stringContaining(`without a row for 2 of the 10 days of ${from}..${TODAY}`) },
+    ]);
+    expect(result.issues[0]!.message).toContain("missing, not 0");
   });
 
   it("clips a range reaching into the future to today without an extra request", async () => {
@@ -151,9 +171,8 @@ describe("AI Studio provider", () => {
   it("returns the vendor's rows as AiStudioUsage records when records are asked for", async () => {
     const from = addDays(TODAY, -40);
     const result = await provider().fetch(query(from, YESTERDAY, { records: true }), context());
-    const expected = eachDay(from, YESTERDAY)
-      .map((date) => ({ date, ...emulator.day(date) }))
-      .filter((d) => d.processor_runs > 0);
+    const expected = eachDay(from, YESTERDAY).map((date) => ({ date, ...emulator.day(date) }));
+    expect(expected.some((d) => d.processor_runs === 0)).toBe(true);
     expect(result.records).toHaveLength(expected.length);
     result.records.forEach((record, i) => {
       const d = expected[i]!;
@@ -250,27 +269,102 @@ describe("AI Studio failures", () => {
     expect(emulator.requests).toHaveLength(1);
   });
 
-  it("refuses a body whose daily rows contradict its totals, and does not cache it", async () => {
+  it("serves the daily rows of an answer whose totals disagree with them, and reports the source PARTIAL", async () => {
     const range = { from: addDays(TODAY, -3), to: YESTERDAY };
     const body = emulator.answer(range);
-    expect(body.daily.length).toBeGreaterThan(0);
     body.totals.completed += 1;
     emulator.inject({ kind: "status", status: 200, body }, 1);
-    const p = provider();
-    const error = await failure(p.fetch(query(range.from, range.to), context()));
-    expect(error.code).toBe(ErrorCode.UPSTREAM_BAD_RESPONSE);
-    expect(emulator.requests).toHaveLength(1);
+    const result = await provider().fetch(query(range.from, range.to), context());
 
-    const result = await p.fetch(query(range.from, range.to), context());
-    expect(emulator.requests).toHaveLength(2);
+    expect(emulator.requests).toHaveLength(1);
     expectMatchesEmulator(result.observations, eachDay(range.from, range.to));
+    expect(result.issues).toEqual([
+      { code: ErrorCode.UPSTREAM_PARTIAL_DATA, message: `AI Studio's totals for ${range.from}..${range.to} disagree with its daily rows: the daily rows are the numbers served` },
+    ]);
   });
 
-  it("refuses a body whose period is not the asked range", async () => {
+  it("accepts totals that name only some of the counters, and checks only those", async () => {
     const range = { from: addDays(TODAY, -3), to: YESTERDAY };
-    emulator.inject({ kind: "status", status: 200, body: emulator.answer({ from: addDays(range.from, -1), to: range.to }) }, 1);
+    const body = emulator.answer(range);
+    const totals: Partial<typeof body.totals> = { ...body.totals };
+    delete totals.parsed_pages;
+    delete totals.failed;
+    emulator.inject({ kind: "status", status: 200, body: { ...body, totals } }, 1);
+    const result = await provider().fetch(query(range.from, range.to), context());
+    expectMatchesEmulator(result.observations, eachDay(range.from, range.to));
+    expect(result.issues).toEqual([]);
+  });
+
+  it("serves the asked days of an answer whose period is wider than the range asked", async () => {
+    const range = { from: addDays(TODAY, -3), to: YESTERDAY };
+    emulator.inject({ kind: "status", status: 200, body: emulator.answer({ from: addDays(range.from, -1), to: TODAY }) }, 1);
+    const result = await provider().fetch(query(range.from, range.to), context());
+    expectMatchesEmulator(result.observations, eachDay(range.from, range.to));
+    expect(result.issues).toEqual([]);
+  });
+
+  it("reports the asked days an answer with a narrower period has no row for as missing, not zero", async () => {
+    const range = { from: addDays(TODAY, -3), to: YESTERDAY };
+    emulator.inject({ kind: "status", status: 200, body: emulator.answer({ from: addDays(range.from, 1), to: range.to }) }, 1);
+    const result = await provider().fetch(query(range.from, range.to), context());
+    expectMatchesEmulator(result.observations, eachDay(addDays(range.from, 1), range.to));
+    expect(result.issues).toHaveLength(1);
+    expect(result.issues[0]).toMatchObject({ code: ErrorCode.UPSTREAM_PARTIAL_DATA, message: expect.stringContaining("without a row for 1 of the 3 days") });
+  });
+
+  it("ignores fields the contract does not name, in the body, its period, totals and rows", async () => {
+    const range = { from: addDays(TODAY, -3), to: YESTERDAY };
+    const body = emulator.answer(range);
+    const extended = {
+      ...body,
+      currency: "credits",
+      period: { ...body.period, time_zone: "UTC" },
+      totals: { ...body.totals, api_calls: 12 },
+      daily: body.daily.map((r) => ({ ...r, api_calls: 4, note: null })),
+    };
+    emulator.inject({ kind: "status", status: 200, body: extended }, 1);
+    const result = await provider().fetch(query(range.from, range.to), context());
+    expectMatchesEmulator(result.observations, eachDay(range.from, range.to));
+    expect(result.issues).toEqual([]);
+  });
+
+  it.each([
+    ["a negative count", (r: Record<string, unknown>) => ({ ...r, failed: -7 })],
+    ["a fractional count", (r: Record<string, unknown>) => ({ ...r, parsed_pages: 2.5 })],
+    ["a count sent as a string", (r: Record<string, unknown>) => ({ ...r, completed: "12" })],
+    ["a row without one of the five counters", ({ processed_documents: _dropped, ...r }: Record<string, unknown>) => r],
+    ["a date that does not exist", (r: Record<string, unknown>) => ({ ...r, date: "2026-02-30" })],
+    ["a date in another format", (r: Record<string, unknown>) => ({ ...r, date: "03/14/2026" })],
+  ])("refuses an answer with %s in a daily row as UPSTREAM_BAD_RESPONSE, without the value in its message", async (name, change) => {
+    const range = { from: addDays(TODAY, -3), to: YESTERDAY };
+    const body = emulator.answer(range);
+    const daily = body.daily.map((r, i) => (i === 1 ? change({ ...r }) : r));
+    emulator.inject({ kind: "status", status: 200, body: { ...body, daily }, offContract: name }, 1);
     const error = await failure(provider().fetch(query(range.from, range.to), context()));
     expect(error.code).toBe(ErrorCode.UPSTREAM_BAD_RESPONSE);
+    for (const value of ["-7", "2.5", "\"12\"", "2026-02-30", "03/14/2026"]) expect(error.message).not.toContain(value);
+  });
+
+  it("refuses an answer with two rows for one date as UPSTREAM_BAD_RESPONSE rather than adding them up", async () => {
+    const range = { from: addDays(TODAY, -3), to: YESTERDAY };
+    const body = emulator.answer(range);
+    const twice = { ...body, daily: [...body.daily, body.daily[0]!] };
+    emulator.inject({ kind: "status", status: 200, body: twice, offContract: "a repeated date (the contract has one row per day)" }, 1);
+    const error = await failure(provider().fetch(query(range.from, range.to), context()));
+    expect(error.code).toBe(ErrorCode.UPSTREAM_BAD_RESPONSE);
+    expect(error.message).toContain("two daily rows for one date");
+    expect(error.message).not.toContain(range.from);
+  });
+
+  it("refuses an answer without period, totals or daily as UPSTREAM_BAD_RESPONSE", async () => {
+    const range = { from: addDays(TODAY, -3), to: YESTERDAY };
+    for (const key of ["period", "totals", "daily"] as const) {
+      const { [key]: _dropped, ...body } = emulator.answer(range);
+      emulator.inject({ kind: "status", status: 200, body, offContract: `no ${key}` }, 1);
+      const error = await failure(provider().fetch(query(range.from, range.to), context()));
+      expect(error.code).toBe(ErrorCode.UPSTREAM_BAD_RESPONSE);
+      expect(error.message).toContain(key);
+    }
   });
 
   it("returns the chunks that answered and a PARTIAL issue for the one that kept failing", async () => {
@@ -297,6 +391,25 @@ describe("AI Studio failures", () => {
     const error = await failure(provider({ maxRetries: 0 }).fetch(query(addDays(YESTERDAY, -39), YESTERDAY), context()));
     expect(error.code).toBe(ErrorCode.UPSTREAM_UNAVAILABLE);
     expect(emulator.requests).toHaveLength(2);
+  });
+});
+
+describe("AI Studio contract examples", () => {
+  const examples = (restContract("aiStudio") as { $defs: { response: { examples: unknown[] } } }).$defs.response.examples;
+
+  it("the parser accepts every example of the contract's response definition", () => {
+    expect(examples.length).toBeGreaterThan(0);
+    for (const example of examples) expect(() => parseUsage(example)).not.toThrow();
+  });
+
+  it("serves the contract's example answer through the datasource as final zeros for its day", async () => {
+    const example = examples[0] as { period: { start_date: string; end_date: string } };
+    const { start_date: day } = example.period;
+    const now = Date.parse(`${addDays(day, 2)}T12:00:00Z`);
+    emulator.inject({ kind: "status", status: 200, body: example }, 1);
+    const result = await provider().fetch(query(day, day), callContext(20_000, () => now));
+    expect(result.issues).toEqual([]);
+    expect(result.observations).toEqual(METRICS.map((metric) => ({ metric, dimensions: {}, start: day, end: day, value: 0, final: true })));
   });
 });
 
@@ -328,18 +441,23 @@ describe("AI Studio emulator", () => {
     ["a date that does not exist", { start_date: "2026-02-30", end_date: "2026-03-01" }],
     ["an end before the start", { start_date: YESTERDAY, end_date: addDays(YESTERDAY, -1) }],
     ["a range over 31 days", { start_date: addDays(YESTERDAY, -31), end_date: YESTERDAY }],
-  ])("answers 400 in its error envelope for %s", async (_name, params) => {
+    ["a parameter the contract does not have", { start_date: YESTERDAY, end_date: YESTERDAY, granularity: "daily" }],
+  ])("answers 400 in its error envelope for %s", async (name, params) => {
     const res = await get(params);
     expect(res.status).toBe(400);
     expect(res.body.error?.code).toEqual(expect.any(String));
+    // The request breaks the contract on purpose; the range rule is one a schema cannot state.
+    const violations = takeContractViolations();
+    if (name === "a range over 31 days" || name === "an end before the start") expect(violations).toEqual([]);
+    else expect(violations).toEqual([expect.stringMatching(/^aiStudio: request query /)]);
   });
 
-  it("serves 31 days at once, only through today, with totals that are the sum of the rows", async () => {
+  it("serves 31 days at once, a row for each day through today and none after, with totals that are the sum of the rows", async () => {
     const res = await get({ start_date: addDays(TODAY, -25), end_date: addDays(TODAY, 5) });
     expect(res.status).toBe(200);
     const body = res.body as unknown as ReturnType<AiStudioEmulator["answer"]>;
     expect(body.period).toEqual({ start_date: addDays(TODAY, -25), end_date: addDays(TODAY, 5) });
-    expect(body.daily.every((r) => r.date <= TODAY)).toBe(true);
+    expect(body.daily.map((r) => r.date)).toEqual(eachDay(addDays(TODAY, -25), TODAY));
     for (const f of COUNT_FIELDS) expect(body.totals[f]).toBe(body.daily.reduce((s, r) => s + r[f], 0));
     for (const r of body.daily) expect(r.completed + r.failed).toBe(r.processor_runs);
   });

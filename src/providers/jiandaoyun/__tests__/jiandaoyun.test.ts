@@ -1,6 +1,7 @@
 import { validateSync } from "class-validator";
 import { addDays, eachDay, todayAtOffset } from "../../../common/dates";
 import { ErrorCode, UpstreamError } from "../../../common/errors";
+import { contractSample, restContract } from "../../../contracts/upstream-contracts";
 import { callContext, providerDeps } from "../../../../test/support/provider-harness";
 import { MetricKind, type ProviderDeps, type ProviderQuery } from "../../provider";
 import { JIANDAOYUN_CATALOG } from "../jiandaoyun.catalog";
@@ -222,13 +223,26 @@ describe("Jiandaoyun provider", () => {
     ]);
   });
 
-  it("reports an all-zero day as data when usage statistics were never enabled", async () => {
+  it("serves an all-zero day as the vendor gave it but flags it PARTIAL: usage statistics may not be enabled", async () => {
     const em = await emulator({ usageStatsEnabled: false });
     const day = addDays(today, -3);
     const result = await provider(em).fetch(query(day, day), callContext(20_000, clock));
-    expect(result.issues).toEqual([]);
     expect(result.observations).toHaveLength(METRIC_FIELDS.length);
     expect(result.observations.every((o) => o.value === 0 && o.start === day && o.final)).toBe(true);
+    expect(result.issues).toEqual([
+      {
+        code: ErrorCode.UPSTREAM_PARTIAL_DATA,
+        message: `Jiandaoyun reported every metric as 0 on 1 day (${day}): usage statistics may not be enabled for the company (Admin Console > Management Tools > Usage Statistics); until it is, the vendor answers 0`,
+      },
+    ]);
+  });
+
+  it("does not flag a day on which only some metrics are 0", async () => {
+    const em = await emulator();
+    const day = addDays(today, -3);
+    em.inject({ kind: "status", status: 200, body: { date: day, metrics: { ...em.metrics(day), bpa: 0, etl: 0 } } }, 1);
+    const result = await provider(em).fetch(query(day, day), callContext(20_000, clock));
+    expect(result.issues).toEqual([]);
   });
 
   it("waits and retries when Jiandaoyun answers 8304 (frequency limit), then returns the day", async () => {
@@ -265,6 +279,22 @@ describe("Jiandaoyun provider", () => {
     expect(em.requests).toHaveLength(1);
   });
 
+  it.each([
+    [17052, "add this server's public IP address to the key's IP whitelist"],
+    [17053, "set the key's app authorization scope to all apps"],
+    [17054, "grant the key access to this API, or set its API authorization scope to all APIs"],
+  ])("reports the API key restriction %i as UPSTREAM_AUTH_FAILED, saying what to fix, without retrying", async (code, fix) => {
+    const em = await emulator();
+    em.inject({ kind: "status", status: 400, body: { code, msg: "vendor text that must not be shown" } });
+    const day = addDays(today, -3);
+    const error = await failure(provider(em).fetch(query(day, day), callContext(20_000, clock)));
+    expect(error.code).toBe(ErrorCode.UPSTREAM_AUTH_FAILED);
+    expect(error.options.vendorCode).toBe(code);
+    expect(error.message).toContain(`(code ${code}): ${fix} in Open Platform > Key Management > API Key`);
+    expect(error.message).not.toContain("vendor text");
+    expect(em.requests).toHaveLength(1);
+  });
+
   it("reports the vendor's bad-parameter envelope as UPSTREAM_BAD_RESPONSE", async () => {
     const em = await emulator();
     em.inject({ kind: "status", ...jiandaoyunModule.errorSamples.badParameter });
@@ -285,7 +315,7 @@ describe("Jiandaoyun provider", () => {
 
   it("retries an HTTP 429 without Retry-After and returns the day", async () => {
     const em = await emulator();
-    em.inject({ kind: "status", status: 429, body: "" }, 1);
+    em.inject({ kind: "status", status: 429 }, 1);
     const day = addDays(today, -3);
     const result = await provider(em).fetch(query(day, day), callContext(20_000, clock));
     expect(result.observations).toHaveLength(METRIC_FIELDS.length);
@@ -294,7 +324,7 @@ describe("Jiandaoyun provider", () => {
 
   it("reports UPSTREAM_RATE_LIMITED with the upstream Retry-After when throttling outlasts the retries", async () => {
     const em = await emulator();
-    em.inject({ kind: "status", status: 429, body: "", headers: { "retry-after": "3" } });
+    em.inject({ kind: "status", status: 429, headers: { "retry-after": "3" } });
     const day = addDays(today, -3);
     const error = await failure(provider(em, { maxRetries: 0 }).fetch(query(day, day), callContext(20_000, clock)));
     expect(error.code).toBe(ErrorCode.UPSTREAM_RATE_LIMITED);
@@ -336,11 +366,85 @@ describe("Jiandaoyun provider", () => {
     expect((await failure(provider(em).fetch(query(day, day), callContext(20_000, clock)))).code).toBe(ErrorCode.UPSTREAM_BAD_RESPONSE);
 
     const { bpa: _dropped, ...partial } = em.metrics(day);
-    em.inject({ kind: "status", status: 200, body: { date: day, metrics: partial } }, 1);
+    em.inject({ kind: "status", status: 200, body: { date: day, metrics: partial }, offContract: "a body without the documented metric bpa" }, 1);
     const error = await failure(provider(em).fetch(query(day, day), callContext(20_000, clock)));
     expect(error.code).toBe(ErrorCode.UPSTREAM_BAD_RESPONSE);
     expect(error.message).toContain("bpa");
     expect(em.requests).toHaveLength(2);
+  });
+
+  it.each([
+    ["a negative count", -36],
+    ["a fractional count", 2.5],
+    ["a count given as a string", "10"],
+  ])("fails with UPSTREAM_BAD_RESPONSE on %s, as the contract wants every metric an integer >= 0", async (what, app) => {
+    const em = await emulator();
+    const day = addDays(today, -3);
+    em.inject({ kind: "status", status: 200, body: { date: day, metrics: { ...em.metrics(day), app } }, offContract: what }, 1);
+    const error = await failure(provider(em).fetch(query(day, day), callContext(20_000, clock)));
+    expect(error.code).toBe(ErrorCode.UPSTREAM_BAD_RESPONSE);
+    expect(error.message).toContain("/metrics/app must be");
+    expect(error.message).not.toContain(String(app));
+  });
+
+  it("fails with UPSTREAM_BAD_RESPONSE when the answer is for another day than the one asked for", async () => {
+    const em = await emulator();
+    const day = addDays(today, -3);
+    const other = addDays(day, -1);
+    em.inject({ kind: "status", status: 200, body: { date: other, metrics: em.metrics(other) } }, 1);
+    const error = await failure(provider(em).fetch(query(day, day), callContext(20_000, clock)));
+    expect(error.code).toBe(ErrorCode.UPSTREAM_BAD_RESPONSE);
+    expect(error.message).toContain("another day");
+  });
+
+  it("ignores metrics the contract does not list", async () => {
+    const em = await emulator();
+    const day = addDays(today, -3);
+    em.inject({ kind: "status", status: 200, body: { date: day, metrics: { ...em.metrics(day), new_metric: -1 }, request_id: "r-1" } }, 1);
+    const result = await provider(em).fetch(query(day, day, true), callContext(20_000, clock));
+    expect(result.issues).toEqual([]);
+    expect(result.observations.map((o) => o.value)).toEqual(METRIC_FIELDS.map((f) => em.metrics(day)[f]));
+    expect(Object.keys(result.records[0]!)).not.toContain("new_metric");
+  });
+
+  it("accepts the document's sample body and maps the contract's error example to its code", async () => {
+    // The sample is for 2026-05-08: read it as of two days later, when that day is published.
+    const at = Date.parse("2026-05-10T04:00:00Z");
+    const em = await emulator({ now: () => at });
+    em.inject({ kind: "status", status: 200, body: contractSample("jiandaoyun-1.json") }, 1);
+    const result = await provider(em).fetch(query("2026-05-08", "2026-05-08"), callContext(20_000, () => at));
+    expect(result.issues).toEqual([]);
+    expect(Object.fromEntries(result.observations.map((o) => [o.metric, o.value]))).toEqual({
+      "jiandaoyun.app": 10,
+      "jiandaoyun.form_coop": 120,
+      "jiandaoyun.form_workflow": 20,
+      "jiandaoyun.dash": 15,
+      "jiandaoyun.etl": 5,
+      "jiandaoyun.aggregate": 3,
+      "jiandaoyun.public_link": 30,
+      "jiandaoyun.data_trigger": 8,
+      "jiandaoyun.automation": 6,
+      "jiandaoyun.bpa": 2,
+      "jiandaoyun.data": 50000,
+    });
+
+    const defs = (restContract("jiandaoyun") as { $defs: Record<string, { examples?: unknown[] }> }).$defs;
+    expect(defs.response!.examples ?? []).toEqual([]);
+    for (const body of defs.error!.examples!) {
+      em.inject({ kind: "status", status: 400, body }, 1);
+      const error = await failure(provider(em, { maxRetries: 0 }).fetch(query("2026-05-07", "2026-05-07"), callContext(20_000, () => at)));
+      expect(error.code).toBe(ErrorCode.UPSTREAM_RATE_LIMITED);
+    }
+  });
+
+  it("sends exactly the contract's request body {date} as JSON with the Bearer key", async () => {
+    const em = await emulator();
+    const day = addDays(today, -3);
+    await provider(em).fetch(query(day, day), callContext(20_000, clock));
+    const [r] = em.requests;
+    expect([r!.method, r!.path, r!.headers.authorization, r!.headers["content-type"]]).toEqual(["POST", PATH, `Bearer ${JIANDAOYUN_DEMO_KEY}`, "application/json"]);
+    expect(r!.rawBody).toBe(JSON.stringify({ date: day }));
+    expect(r!.rawQuery).toBe("");
   });
 
   it("returns the days that were read and a PARTIAL issue naming the day that failed", async () => {

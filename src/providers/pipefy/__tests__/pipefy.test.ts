@@ -1,11 +1,16 @@
+import { parse, print, validate } from "graphql";
 import { addDays, eachDay, type CalendarDate } from "../../../common/dates";
 import { ErrorCode, UpstreamError } from "../../../common/errors";
+import { contractSample, pipefyContractSchema } from "../../../contracts/upstream-contracts";
+import { takeContractViolations } from "../../../../test/support/contract-violations";
 import { callContext, providerDeps } from "../../../../test/support/provider-harness";
-import type { Observation, ProviderQuery, ProviderResult } from "../../provider";
-import { PIPEFY_DEMO_ORGANIZATION, PIPEFY_DEMO_TOKEN, PIPEFY_OPERATIONS, PIPEFY_TOKENS, PIPEFY_TOP_N, PipefyEmulator } from "../pipefy.emulator";
+import type { Observation, Provider, ProviderQuery, ProviderResult } from "../../provider";
+import { PipefyDataSource } from "../pipefy.datasource";
+import { PIPEFY_DEFAULT_QUOTA, PIPEFY_DEMO_ORGANIZATION, PIPEFY_DEMO_TOKEN, PIPEFY_OPERATIONS, PIPEFY_TOKENS, PIPEFY_TOP_N, PipefyEmulator } from "../pipefy.emulator";
 import { pipefyModule } from "../pipefy.provider";
 import { PipefyApiUsage } from "../pipefy.record";
 import { PipefySettings } from "../pipefy.settings";
+import { parseDailyWithWindow, parseSummary } from "../pipefy.wire";
 
 // A fixed clock shared by the emulator and the provider: 2026-03-18 in UTC.
 const NOW = Date.parse("2026-03-18T09:30:00Z");
@@ -26,6 +31,8 @@ beforeEach(() => {
   emulator.clearFaults().resetLog();
   emulator.lastThreeMonths = "previous";
   emulator.rateLimit = undefined;
+  emulator.quota = PIPEFY_DEFAULT_QUOTA;
+  emulator.withoutFilterDate = false;
 });
 
 function settings(overrides: Partial<PipefySettings> = {}): PipefySettings {
@@ -63,6 +70,43 @@ function calls(operationName: string) {
 
 function variablesOf(operationName: string): Array<Record<string, unknown>> {
   return calls(operationName).map((r) => (r.body as { variables: Record<string, unknown> }).variables);
+}
+
+/** A provider whose organization uuid is already memoized (so that the next request is a usage query), with the log reset. */
+async function providerWithUuid(): Promise<Provider> {
+  const provider = pipefyModule.create(settings(), providerDeps());
+  await provider.fetch(query("2026-03-01", "2026-03-01"), callContext(20_000, () => NOW));
+  emulator.resetLog();
+  return provider;
+}
+
+function fetchWith(provider: Provider, q: ProviderQuery): Promise<ProviderResult> {
+  return provider.fetch(q, callContext(20_000, () => NOW));
+}
+
+/** A contract-conforming answer of the daily+window operation for February with the emulator's days and the given Counter row. */
+function februaryDailyAnswer(counter: number, days = eachDay(FEBRUARY.from, FEBRUARY.to).map((date) => ({ date, metric: emulator.dailyTotal(date) }))) {
+  return {
+    data: {
+      daily: { data: days },
+      total: { data: [{ dimension: "Counter", metric: counter }], filterDate: FEBRUARY, limit: 50_000 },
+    },
+  };
+}
+
+interface GraphQLAnswer {
+  data?: unknown;
+  errors?: Array<{ message: string; extensions?: { code?: string } }>;
+}
+
+/** A POST of our own to the emulator, past the client. */
+async function postRaw(body: unknown): Promise<{ status: number; body: GraphQLAnswer }> {
+  const res = await fetch(`${emulator.url}/graphql`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${PIPEFY_DEMO_TOKEN}`, "content-type": "application/json" },
+    body: JSON.stringify(body),
+  });
+  return { status: res.status, body: (await res.json()) as GraphQLAnswer };
 }
 
 function sumOf(observations: readonly Observation[]): number {
@@ -119,7 +163,98 @@ describe("Pipefy emulator", () => {
   });
 });
 
+describe("Pipefy emulator: the contract", () => {
+  it("refuses a daily query that selects filterDate, which the contract does not have, with GraphQL validation errors", async () => {
+    const res = await postRaw({
+      query: `query apiUsageStatsDaily($organizationUuid: ID!, $period: PeriodFilter!) {
+        apiUsageStatsDaily(organizationUuid: $organizationUuid, period: $period) { data { date metric } filterDate { from to } }
+      }`,
+      variables: { organizationUuid: PIPEFY_DEMO_ORGANIZATION.uuid, period: "last_month" },
+      operationName: "apiUsageStatsDaily",
+    });
+
+    expect(res.status).toBe(200);
+    expect(res.body.data).toBeUndefined();
+    expect(res.body.errors).toEqual([{ message: expect.stringContaining('"filterDate"'), extensions: { code: "GRAPHQL_VALIDATION_FAILED" } }]);
+    expect(takeContractViolations()).toEqual([expect.stringMatching(/^pipefy: operation Cannot query field "filterDate" on type "DailyAPIUsage"/)]);
+  });
+
+  it("answers the documents' sample key apiUsageStatsGroupedBy like apiUsageStats, and the daily rows newest first with only date and metric", async () => {
+    const res = await postRaw({
+      query: `query q($uuid: ID!) {
+        apiUsageStatsGroupedBy(organizationUuid: $uuid, period: last_month) { data { dimension metric __typename } __typename }
+        apiUsageStatsDaily(organizationUuid: $uuid, period: last_month) { data { date metric } }
+      }`,
+      variables: { uuid: PIPEFY_DEMO_ORGANIZATION.uuid },
+    });
+
+    expect(res.body).toEqual({
+      data: {
+        apiUsageStatsGroupedBy: { data: [{ dimension: "Counter", metric: sumDays(FEBRUARY.from, FEBRUARY.to), __typename: "MetricItem" }], __typename: "APIUsageSummary" },
+        apiUsageStatsDaily: { data: eachDay(FEBRUARY.from, FEBRUARY.to).reverse().map((date) => ({ date, metric: emulator.dailyTotal(date) })) },
+      },
+    });
+  });
+});
+
 describe("Pipefy provider: daily totals", () => {
+  it("asks for a period's daily totals and its window, total and quota in one POST that the contract allows", async () => {
+    const result = await fetchOnce(query(FEBRUARY.from, FEBRUARY.to));
+
+    const [post, ...others] = calls("apiUsageDailyWithWindow");
+    expect(others).toHaveLength(0);
+    const { query: text, variables } = post!.body as { query: string; variables: Record<string, unknown> };
+    expect(validate(pipefyContractSchema(), parse(text))).toEqual([]);
+    expect(print(parse(text))).toBe(
+      print(
+        parse(`query apiUsageDailyWithWindow($organizationUuid: ID!, $period: PeriodFilter!) {
+          daily: apiUsageStatsDaily(organizationUuid: $organizationUuid, period: $period) { data { date metric } }
+          total: apiUsageStats(organizationUuid: $organizationUuid, period: $period, dimension: null) { data { dimension metric } filterDate { from to } limit }
+        }`),
+      ),
+    );
+    expect(variables).toEqual({ organizationUuid: PIPEFY_DEMO_ORGANIZATION.uuid, period: "last_month" });
+    expect(emulator.requests.map((r) => (r.body as { operationName: string }).operationName)).toEqual(["organizationUuid", "apiUsageDailyWithWindow"]);
+    expect(result.observations.map((o) => [o.start, o.value])).toEqual(eachDay(FEBRUARY.from, FEBRUARY.to).map((d) => [d, emulator.dailyTotal(d)]));
+    expect(result.issues).toEqual([]);
+  });
+
+  it("reports daily totals that do not add up to the period's Counter row as PARTIAL, keeping Pipefy's days as they are", async () => {
+    const provider = await providerWithUuid();
+    emulator.inject({ kind: "status", status: 200, body: februaryDailyAnswer(sumDays(FEBRUARY.from, FEBRUARY.to) + 7) }, 1);
+    const result = await fetchWith(provider, query(FEBRUARY.from, FEBRUARY.to));
+
+    expect(result.observations.map((o) => [o.start, o.value])).toEqual(eachDay(FEBRUARY.from, FEBRUARY.to).map((d) => [d, emulator.dailyTotal(d)]));
+    expect(result.issues).toEqual([{ code: ErrorCode.UPSTREAM_PARTIAL_DATA, message: expect.stringContaining("do not add up to its total") }]);
+    expect(result.issues[0]!.message).not.toMatch(/\d{3,}/);
+  });
+
+  it("reads an answer without filterDate or limit over the period's calendar window in UTC", async () => {
+    emulator.withoutFilterDate = true;
+    emulator.quota = null;
+    const result = await fetchOnce(query("2026-02-20", "2026-03-05"));
+
+    expect(variablesOf("apiUsageDailyWithWindow").map((v) => v.period).sort()).toEqual(["current_month", "last_month"]);
+    expect(result.observations.map((o) => [o.start, o.value])).toEqual(eachDay("2026-02-20", "2026-03-05").map((d) => [d, emulator.dailyTotal(d)]));
+    expect(result.issues).toEqual([]);
+
+    const breakdown = await fetchOnce(query(FEBRUARY.from, FEBRUARY.to, { groupBy: ["token"] }));
+    expect(breakdown.observations.every((o) => o.start === FEBRUARY.from && o.end === FEBRUARY.to)).toBe(true);
+    expect(sumOf(breakdown.observations)).toBe(sumDays(FEBRUARY.from, FEBRUARY.to));
+    expect(breakdown.issues).toEqual([]);
+  });
+
+  it("reads filterDate ends given as date-times by their first 10 characters", async () => {
+    const provider = await providerWithUuid();
+    const answer = februaryDailyAnswer(sumDays(FEBRUARY.from, FEBRUARY.to));
+    answer.data.total.filterDate = { from: "2026-02-01T00:00:00Z", to: "2026-02-28T23:59:59Z" };
+    emulator.inject({ kind: "status", status: 200, body: answer }, 1);
+    const result = await fetchWith(provider, query("2026-02-26", "2026-02-28"));
+
+    expect(result.observations.map((o) => [o.start, o.value])).toEqual(eachDay("2026-02-26", "2026-02-28").map((d) => [d, emulator.dailyTotal(d)]));
+    expect(result.issues).toEqual([]);
+  });
+
   it("returns the daily totals of a range in the current month, day by day", async () => {
     const result = await fetchOnce(query("2026-03-02", "2026-03-20"));
 
@@ -129,20 +264,20 @@ describe("Pipefy provider: daily totals", () => {
     );
     expect(result.issues).toEqual([]);
     expect(result.finalizedThrough).toBe("2026-03-17");
-    expect(variablesOf("apiUsageStatsDaily")).toEqual([{ organizationUuid: PIPEFY_DEMO_ORGANIZATION.uuid, period: "current_month" }]);
+    expect(variablesOf("apiUsageDailyWithWindow")).toEqual([{ organizationUuid: PIPEFY_DEMO_ORGANIZATION.uuid, period: "current_month" }]);
     expect(emulator.requests.every((r) => r.method === "POST" && r.path === "/graphql" && r.headers.authorization === `Bearer ${PIPEFY_DEMO_TOKEN}`)).toBe(true);
   });
 
   it("asks for the fewest periods that cover a range across months", async () => {
     const result = await fetchOnce(query("2026-02-20", "2026-03-03"));
 
-    expect(variablesOf("apiUsageStatsDaily").map((v) => v.period).sort()).toEqual(["current_month", "last_month"]);
+    expect(variablesOf("apiUsageDailyWithWindow").map((v) => v.period).sort()).toEqual(["current_month", "last_month"]);
     expect(result.observations.map((o) => [o.start, o.value])).toEqual(eachDay("2026-02-20", "2026-03-03").map((d) => [d, emulator.dailyTotal(d)]));
     expect(result.observations.every((o) => o.final)).toBe(true);
 
     emulator.resetLog();
     await fetchOnce(query("2026-01-05", "2026-02-10"));
-    expect(variablesOf("apiUsageStatsDaily").map((v) => v.period)).toEqual(["last_3_months"]);
+    expect(variablesOf("apiUsageDailyWithWindow").map((v) => v.period)).toEqual(["last_3_months"]);
   });
 
   it("reports days older than every period as out of retention and still returns the days it has", async () => {
@@ -158,7 +293,7 @@ describe("Pipefy provider: daily totals", () => {
     emulator.lastThreeMonths = "throughToday";
     const result = await fetchOnce(query("2025-12-28", "2026-01-02"));
 
-    expect(variablesOf("apiUsageStatsDaily").map((v) => v.period)).toEqual(["last_3_months"]);
+    expect(variablesOf("apiUsageDailyWithWindow").map((v) => v.period)).toEqual(["last_3_months"]);
     expect(result.observations.map((o) => [o.start, o.value])).toEqual(eachDay("2026-01-01", "2026-01-02").map((d) => [d, emulator.dailyTotal(d)]));
     expect(result.issues).toEqual([{ code: ErrorCode.OUT_OF_RETENTION, message: expect.stringContaining("2025-12-28..2025-12-31") }]);
   });
@@ -169,7 +304,7 @@ describe("Pipefy provider: daily totals", () => {
     await provider.fetch(query(FEBRUARY.from, FEBRUARY.to, { groupBy: ["token"] }), callContext(20_000, () => NOW));
 
     expect(variablesOf("organizationUuid")).toEqual([{ id: PIPEFY_DEMO_ORGANIZATION.id }]);
-    expect(calls("apiUsageStatsDaily")).toHaveLength(1);
+    expect(calls("apiUsageDailyWithWindow")).toHaveLength(1);
     expect(calls("apiUsageStats")).toHaveLength(1);
   });
 });
@@ -205,10 +340,9 @@ describe("Pipefy provider: breakdowns", () => {
       { code: ErrorCode.UPSTREAM_PARTIAL_DATA, message: expect.stringContaining("covers 2026-02-01..2026-02-28") },
       { code: ErrorCode.UPSTREAM_PARTIAL_DATA, message: expect.stringContaining(`top 10 operations`) },
     ]);
-    expect(variablesOf("apiUsageStats")).toEqual([
-      { organizationUuid: PIPEFY_DEMO_ORGANIZATION.uuid, period: "last_month", dimension: "operation_name" },
-      { organizationUuid: PIPEFY_DEMO_ORGANIZATION.uuid, period: "last_month", dimension: null },
-    ]);
+    expect(variablesOf("apiUsageStats")).toEqual([{ organizationUuid: PIPEFY_DEMO_ORGANIZATION.uuid, period: "last_month", dimension: "operation_name" }]);
+    // The period total comes from the period's daily+window POST, which a daily report shares.
+    expect(variablesOf("apiUsageDailyWithWindow")).toEqual([{ organizationUuid: PIPEFY_DEMO_ORGANIZATION.uuid, period: "last_month" }]);
   });
 
   it("returns an uncapped token breakdown for an exact month as it is, without a total call or issues", async () => {
@@ -235,7 +369,8 @@ describe("Pipefy provider: breakdowns", () => {
     expect(result.observations.every((o) => o.start === "2026-03-01" && o.end === TODAY && !o.final)).toBe(true);
     // The window is the requested range: only the cap makes the source PARTIAL.
     expect(result.issues.map((i) => i.message)).toEqual([expect.stringContaining("top 10 operations")]);
-    expect(calls("apiUsageStats")).toHaveLength(3);
+    expect(variablesOf("apiUsageStats").map((v) => v.dimension)).toEqual(["operation_name", "token"]);
+    expect(calls("apiUsageDailyWithWindow")).toHaveLength(1);
   });
 
   it("keeps a breakdown's true window when Pipefy's period is wider than expected", async () => {
@@ -257,9 +392,76 @@ describe("Pipefy provider: breakdowns", () => {
 
     emulator.resetLog();
     const daily = await fetchOnce(query("2026-01-30", "2026-03-02"));
-    expect(variablesOf("apiUsageStatsDaily").map((v) => v.period).sort()).toEqual(["current_month", "last_3_months"]);
+    expect(variablesOf("apiUsageDailyWithWindow").map((v) => v.period).sort()).toEqual(["current_month", "last_3_months"]);
     expect(daily.observations.map((o) => [o.start, o.value])).toEqual(eachDay("2026-01-30", "2026-03-02").map((d) => [d, emulator.dailyTotal(d)]));
     expect(daily.issues).toEqual([]);
+  });
+
+  it("keeps limit as the organization's quota, never as a row cap", async () => {
+    // A quota equal to the number of tokens: read as a row cap, it would make the breakdown look capped.
+    emulator.quota = PIPEFY_TOKENS.length;
+    const summary = await new PipefyDataSource(settings(), providerDeps()).summary(PIPEFY_DEMO_ORGANIZATION.uuid, "last_month", "token", 0, callContext(20_000, () => NOW));
+    expect(summary).toEqual({ rows: emulator.breakdown("token", FEBRUARY.from, FEBRUARY.to), window: FEBRUARY, quota: PIPEFY_TOKENS.length });
+    expect(summary.rows).toHaveLength(PIPEFY_TOKENS.length);
+
+    emulator.resetLog();
+    const result = await fetchOnce(query(FEBRUARY.from, FEBRUARY.to, { groupBy: ["token"] }));
+    expect(result.issues).toEqual([]);
+    expect(result.observations.some((o) => o.dimensions.token?.value === "(other)")).toBe(false);
+    expect(emulator.requests.map((r) => (r.body as { operationName: string }).operationName)).toEqual(["organizationUuid", "apiUsageStats"]);
+  });
+
+  it("treats a breakdown of exactly 10 rows as capped whatever limit says, with the exact (other) remainder of the Counter row", async () => {
+    const provider = await providerWithUuid();
+    const rows = PIPEFY_OPERATIONS.slice(0, PIPEFY_TOP_N).map((dimension, i) => ({ dimension, metric: 100 - i }));
+    const listed = rows.reduce((n, r) => n + r.metric, 0);
+    emulator.inject({ kind: "status", status: 200, body: { data: { apiUsageStats: { data: rows, filterDate: FEBRUARY, limit: 1_000_000 } } } }, 1);
+    emulator.inject({ kind: "status", status: 200, body: februaryDailyAnswer(listed + 42, [{ date: "2026-02-10", metric: listed + 42 }]) }, 1);
+    const result = await fetchWith(provider, query(FEBRUARY.from, FEBRUARY.to, { groupBy: ["operation"] }));
+
+    expect(result.observations.map((o) => [o.dimensions.operation?.value, o.value])).toEqual([...rows.map((r) => [r.dimension, r.metric]), ["(other)", 42]]);
+    expect(result.issues).toEqual([{ code: ErrorCode.UPSTREAM_PARTIAL_DATA, message: expect.stringContaining("top 10 operations") }]);
+    expect(emulator.requests.map((r) => (r.body as { operationName: string }).operationName)).toEqual(["apiUsageStats", "apiUsageDailyWithWindow"]);
+  });
+
+  it("reads the answer under the documents' sample key apiUsageStatsGroupedBy when Pipefy answers under it instead of the key selected", async () => {
+    const provider = await providerWithUuid();
+    const rows = emulator.breakdown("token", FEBRUARY.from, FEBRUARY.to);
+    emulator.inject(
+      { kind: "status", status: 200, body: { data: { apiUsageStatsGroupedBy: { data: rows, filterDate: FEBRUARY, limit: 5_000 } } }, offContract: "an answer under the documents' sample key instead of the key selected" },
+      1,
+    );
+    const result = await fetchWith(provider, query(FEBRUARY.from, FEBRUARY.to, { groupBy: ["token"] }));
+
+    expect(result.observations.map((o) => [o.dimensions.token?.value, o.start, o.end, o.value])).toEqual(rows.map((r) => [r.dimension, FEBRUARY.from, FEBRUARY.to, r.metric]));
+    expect(result.issues).toEqual([]);
+  });
+
+  it("accepts the vendor document's three sample answers, keyed apiUsageStatsGroupedBy with __typename and without filterDate or limit", async () => {
+    const samples = ["pipefy-1.json", "pipefy-2.json", "pipefy-3.json"].map((name) => contractSample(name) as { data: { apiUsageStatsGroupedBy: { data: Array<{ dimension: string; metric: number }> } } });
+    const listed = (i: number) => samples[i]!.data.apiUsageStatsGroupedBy.data.map((r) => ({ dimension: r.dimension, metric: r.metric }));
+    for (const [i, sample] of samples.entries()) {
+      expect(parseSummary(sample, FEBRUARY)).toEqual({ rows: listed(i), window: FEBRUARY, quota: null });
+    }
+    expect(listed(2)).toEqual([{ dimension: "Counter", metric: 717 }]);
+
+    const provider = await providerWithUuid();
+    const offContract = "the vendor document's sample answer, for an operation that selects apiUsageStats with filterDate and limit";
+    for (const [i, key] of [[0, "operation"], [1, "token"]] as const) {
+      emulator.inject({ kind: "status", status: 200, body: samples[i], offContract }, 1);
+      const result = await fetchWith(provider, query(FEBRUARY.from, FEBRUARY.to, { groupBy: [key] }));
+      expect(result.observations.map((o) => [o.dimensions[key]?.value, o.start, o.end, o.value])).toEqual(listed(i).map((r) => [r.dimension, FEBRUARY.from, FEBRUARY.to, r.metric]));
+      expect(result.issues).toEqual([]);
+    }
+
+    // The Counter sample as the period total beside daily rows that add up to it.
+    const days = [{ date: "2026-02-03", metric: 700 }, { date: "2026-02-01", metric: 17 }];
+    const daily = { data: { daily: { data: days }, ...samples[2]!.data } };
+    expect(parseDailyWithWindow(daily, FEBRUARY)).toEqual({ days, window: FEBRUARY, total: { rows: listed(2), window: FEBRUARY, quota: null } });
+    emulator.inject({ kind: "status", status: 200, body: daily, offContract }, 1);
+    const totals = await fetchWith(provider, query("2026-02-01", "2026-02-03"));
+    expect(totals.observations.map((o) => [o.start, o.value])).toEqual([["2026-02-01", 17], ["2026-02-02", 0], ["2026-02-03", 700]]);
+    expect(totals.issues).toEqual([]);
   });
 
   it("returns native records: daily rows, both breakdowns and the period totals", async () => {
@@ -279,6 +481,9 @@ describe("Pipefy provider: breakdowns", () => {
       );
       expect(inWindow.filter((r) => r.dimension === "total").map((r) => [r.key, r.calls])).toEqual([["Counter", sumDays(window.from, window.to)]]);
     }
+    // Per period: one daily+window POST (days, window and total) and one POST per dimension.
+    expect(calls("apiUsageDailyWithWindow")).toHaveLength(2);
+    expect(calls("apiUsageStats")).toHaveLength(4);
   });
 });
 
@@ -286,6 +491,8 @@ describe("Pipefy provider: errors", () => {
   it("maps GraphQL errors that arrive with HTTP 200 by their extensions.code", async () => {
     const cases: Array<[string, ErrorCode]> = [
       ["UNAUTHENTICATED", ErrorCode.UPSTREAM_AUTH_FAILED],
+      ["UNAUTHORIZED", ErrorCode.UPSTREAM_AUTH_FAILED],
+      ["INVALID_ROLE", ErrorCode.UPSTREAM_AUTH_FAILED],
       ["PERMISSION_DENIED", ErrorCode.UPSTREAM_AUTH_FAILED],
       ["BAD_USER_INPUT", ErrorCode.UPSTREAM_BAD_RESPONSE],
       ["NOT_FOUND", ErrorCode.UPSTREAM_BAD_RESPONSE],
@@ -297,6 +504,43 @@ describe("Pipefy provider: errors", () => {
       expect([code, error.code]).toEqual([code, expected]);
       expect(error.message).not.toContain("upstream says");
       expect(emulator.requests).toHaveLength(1);
+    }
+  });
+
+  it("reports USAGE_LIMIT_EXCEEDED in an HTTP 200 answer as UPSTREAM_RATE_LIMITED", async () => {
+    emulator.inject({ kind: "status", status: 200, body: { errors: [{ message: "quota used up", extensions: { code: "USAGE_LIMIT_EXCEEDED" } }] } });
+    const error = await failure(fetchOnce(query("2026-03-01", "2026-03-05"), { maxRetries: 0 }));
+
+    expect(error.code).toBe(ErrorCode.UPSTREAM_RATE_LIMITED);
+    expect(error.options.vendorCode).toBe("USAGE_LIMIT_EXCEEDED");
+    expect(error.message).not.toContain("quota used up");
+  });
+
+  it("reports a count that is not a whole number ≥ 0, an entry listed twice or a day listed twice as UPSTREAM_BAD_RESPONSE, not as a number", async () => {
+    const row = (dimension: unknown, metric: unknown) => ({ dimension, metric });
+    const breakdown = (data: unknown[]) => ({ data: { apiUsageStats: { data, filterDate: FEBRUARY, limit: 50_000 } } });
+    const days = (data: unknown[]) => ({ data: { daily: { data }, total: { data: [row("Counter", 10)], filterDate: FEBRUARY, limit: 50_000 } } });
+    const cases: Array<[string, "breakdown" | "daily", unknown]> = [
+      ["a negative count", "breakdown", breakdown([row("GetCards", -3)])],
+      ["a fractional count", "breakdown", breakdown([row("GetCards", 2.5)])],
+      ["a count given as a string", "breakdown", breakdown([row("GetCards", "12")])],
+      ["an entry listed twice", "breakdown", breakdown([row("GetCards", 5), row("GetCards", 5)])],
+      ["a dimension that is not a string", "breakdown", breakdown([row(7, 5)])],
+      ["a negative daily count", "daily", days([{ date: "2026-02-01", metric: -10 }])],
+      ["a fractional daily count", "daily", days([{ date: "2026-02-01", metric: 0.5 }])],
+      ["a day listed twice", "daily", days([{ date: "2026-02-01", metric: 5 }, { date: "2026-02-01", metric: 5 }])],
+      ["a daily date that is not yyyy-MM-dd", "daily", days([{ date: "2026-02-01T00:00:00Z", metric: 10 }])],
+      ["a period total of two rows", "daily", { data: { daily: { data: [] }, total: { data: [row("Counter", 1), row("Other", 1)], filterDate: FEBRUARY, limit: 1 } } }],
+      ["a negative limit", "breakdown", { data: { apiUsageStats: { data: [row("GetCards", 1)], filterDate: FEBRUARY, limit: -1 } } }],
+      ["a filterDate with one end only", "breakdown", { data: { apiUsageStats: { data: [row("GetCards", 1)], filterDate: { from: "2026-02-01", to: null }, limit: 1 } } }],
+    ];
+    for (const [name, kind, body] of cases) {
+      const provider = await providerWithUuid();
+      emulator.inject({ kind: "status", status: 200, body, offContract: name }, 1);
+      const error = await failure(fetchWith(provider, query(FEBRUARY.from, FEBRUARY.to, kind === "breakdown" ? { groupBy: ["token"] } : {})));
+      expect([name, error.code]).toEqual([name, ErrorCode.UPSTREAM_BAD_RESPONSE]);
+      expect(error.message).not.toMatch(/GetCards|-3|2\.5|0\.5/);
+      expect([name, emulator.requests.map((r) => r.status)]).toEqual([name, [200]]);
     }
   });
 
@@ -391,10 +635,9 @@ describe("Pipefy provider: errors", () => {
     emulator.inject({ kind: "malformed" }, 1);
     expect((await failure(fetchOnce(query("2026-03-01", "2026-03-05")))).code).toBe(ErrorCode.UPSTREAM_BAD_RESPONSE);
 
-    // The documents' sample key is not the field asked for: it is not read in its place.
-    const provider = pipefyModule.create(settings(), providerDeps());
-    await provider.fetch(query("2026-03-01", "2026-03-01"), callContext(20_000, () => NOW));
-    emulator.resetLog().inject({ kind: "status", status: 200, body: { data: { apiUsageStatsGroupedBy: { data: [{ dimension: "Counter", metric: 1 }] } } } });
+    // A key the operation did not select (and not the documents' sample key) is not read in its place.
+    const provider = await providerWithUuid();
+    emulator.inject({ kind: "status", status: 200, body: { data: { usage: { data: [{ dimension: "Counter", metric: 1 }] } } }, offContract: "an answer under a key the operation did not select" });
     const error = await failure(provider.fetch(query(FEBRUARY.from, FEBRUARY.to, { groupBy: ["token"] }), callContext(20_000, () => NOW)));
     expect(error.code).toBe(ErrorCode.UPSTREAM_BAD_RESPONSE);
     expect(emulator.requests).toHaveLength(1);
