@@ -1,6 +1,5 @@
 import type { DateRange } from "../../common/dates";
-import { HttpDataSource, type UpstreamResponse } from "../http/datasource";
-import type { UpstreamError } from "../../common/errors";
+import { HttpDataSource } from "../http/datasource";
 import type { CallContext, ProviderDeps } from "../provider";
 import { ACEDATA_CATALOG } from "./acedata.catalog";
 import type { AceDataSettings } from "./acedata.settings";
@@ -15,10 +14,8 @@ export class AceDataDataSource extends HttpDataSource {
     return `Bearer ${this.config.token}`;
   }
 
-  protected override errorFor(res: UpstreamResponse): UpstreamError | undefined {
-    const error = super.errorFor(res);
-    if (error && error.options.vendorCode === undefined) error.options.vendorCode = errorCodeOf(res.json);
-    return error;
+  protected override vendorCode(body: unknown): string | undefined {
+    return errorCodeOf(body);
   }
 
   /** Spend per UTC day and API over a day range, optionally for some APIs only. */

@@ -1,7 +1,7 @@
 import { addDays, minDate, todayIn, type DateRange } from "../../common/dates";
 import { ErrorCode } from "../../common/errors";
 import { ttlForUtcDays } from "../http/datasource";
-import { answersOf, idsCover, idsUnion, RangeCoalescer } from "../http/range-loader";
+import { answersOf, idsCover, idsUnion, RangeCoalescer } from "../http/range-coalescer";
 import type { ProviderModule } from "../module";
 import type { CallContext, Provider, ProviderDeps, ProviderQuery, ProviderResult, SourceIssue } from "../provider";
 import { ACEDATA_CATALOG } from "./acedata.catalog";
@@ -40,7 +40,7 @@ export class AceDataProvider implements Provider {
     if (covered.from > covered.to) return empty;
 
     const asked = query.where.find((f) => f.key === "api")?.in ?? [];
-    const units = await this.units.loader(call).load({ range: covered, filter: upstreamApiIds(asked), call });
+    const units = await this.units.load({ range: covered, filter: upstreamApiIds(asked), call });
     const answers = answersOf(units);
     const agg = mergeAggregates(answers);
     const issues: SourceIssue[] = [];

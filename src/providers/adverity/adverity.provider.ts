@@ -1,7 +1,7 @@
 import { addDays, minDate, todayIn, type DateRange } from "../../common/dates";
 import { ErrorCode } from "../../common/errors";
 import { TTL } from "../http/datasource";
-import { answersOf, idsCover, idsUnion, RangeCoalescer } from "../http/range-loader";
+import { answersOf, idsCover, idsUnion, RangeCoalescer } from "../http/range-coalescer";
 import type { ProviderModule } from "../module";
 import type { CallContext, DimensionKey, Provider, ProviderDeps, ProviderQuery, ProviderResult, SourceIssue } from "../provider";
 import { ADVERITY_CATALOG } from "./adverity.catalog";
@@ -57,7 +57,7 @@ export class AdverityProvider implements Provider {
     const datastreamIds = datastreams.includes(NO_DATASTREAM) ? [] : datastreams;
     const filter = { workspaceIds, datastreamIds };
 
-    const units = await this.units[granularity].loader(call).load({ range: covered, filter, call });
+    const units = await this.units[granularity].load({ range: covered, filter, call });
     const items: AdverityUsageItem[] = [];
     let unheld = 0;
     for (const { use, answer } of answersOf(units)) {

@@ -1,6 +1,5 @@
 import type { DateRange } from "../../common/dates";
-import type { UpstreamError } from "../../common/errors";
-import { HttpDataSource, type UpstreamResponse } from "../http/datasource";
+import { HttpDataSource } from "../http/datasource";
 import type { CallContext, ProviderDeps } from "../provider";
 import { AI_STUDIO_CATALOG } from "./aiStudio.catalog";
 import type { AiStudioSettings } from "./aiStudio.settings";
@@ -16,10 +15,8 @@ export class AiStudioDataSource extends HttpDataSource {
   }
 
   /** The assumed envelope carries no more than the status says; its code goes to the logs. */
-  protected override errorFor(res: UpstreamResponse): UpstreamError | undefined {
-    const error = super.errorFor(res);
-    if (error && error.options.vendorCode === undefined) error.options.vendorCode = errorCodeOf(res.json);
-    return error;
+  protected override vendorCode(body: unknown): string | undefined {
+    return errorCodeOf(body);
   }
 
   /** Daily usage over a UTC day range of at most 31 days, as the contract shapes it. */

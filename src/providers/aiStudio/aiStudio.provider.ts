@@ -1,7 +1,7 @@
 import { addDays, daysInRange, minDate, todayIn, type DateRange } from "../../common/dates";
 import { ErrorCode, UpstreamError } from "../../common/errors";
 import { ttlForUtcDays } from "../http/datasource";
-import { RangeCoalescer } from "../http/range-loader";
+import { RangeCoalescer } from "../http/range-coalescer";
 import type { ProviderModule } from "../module";
 import type { CallContext, Provider, ProviderDeps, ProviderQuery, ProviderResult, SourceIssue } from "../provider";
 import { AI_STUDIO_CATALOG } from "./aiStudio.catalog";
@@ -44,7 +44,7 @@ export class AiStudioProvider implements Provider {
     // One call covers at most 31 days (assumed). The per-request loader merges this range with the
     // other reports' ranges of the same request, cuts the union into 31-day units and runs them side
     // by side; the provider's queue bounds how many are in flight.
-    const units = await this.units.loader(call).load({ range: covered, filter: null, call });
+    const units = await this.units.load({ range: covered, filter: null, call });
 
     const failures: Array<{ error: UpstreamError; chunk: DateRange }> = [];
     let unheld = 0;

@@ -158,10 +158,16 @@ export abstract class HttpDataSource {
   /** Value of the Authorization header. */
   protected abstract authorization(): string;
 
+  /** The vendor's own error code in an error body (for logs and metrics), if its envelope has one. */
+  protected vendorCode(_body: unknown): string | number | undefined {
+    return undefined;
+  }
+
   /**
    * Maps a response to an error, or undefined when it carries data. The default reads the HTTP
-   * status; providers override it for their own envelopes (Jiandaoyun's 400 with a throttle code,
-   * Pipefy's HTTP 200 with `errors[]`) and fall back to `super.errorFor`.
+   * status (and the vendor code through `vendorCode`); providers override it for their own envelopes
+   * (Jiandaoyun's 400 with a throttle code, Pipefy's HTTP 200 with `errors[]`) and fall back to
+   * `super.errorFor`.
    */
   protected errorFor(res: UpstreamResponse): UpstreamError | undefined {
     const name = this.catalog.name;
@@ -171,17 +177,18 @@ export abstract class HttpDataSource {
         ? new UpstreamError(ErrorCode.UPSTREAM_BAD_RESPONSE, `${name} answered with a body that is not JSON`, { status })
         : undefined;
     }
+    const vendorCode = res.json === undefined ? undefined : this.vendorCode(res.json);
     if (status === 401 || status === 403) {
-      return new UpstreamError(ErrorCode.UPSTREAM_AUTH_FAILED, `${name} rejected the configured credentials (HTTP ${status})`, { status });
+      return new UpstreamError(ErrorCode.UPSTREAM_AUTH_FAILED, `${name} rejected the configured credentials (HTTP ${status})`, { status, vendorCode });
     }
-    if (status === 429) return this.rateLimited(res);
+    if (status === 429) return this.rateLimited(res, vendorCode);
     if (status === 408 || status === 504) {
-      return new UpstreamError(ErrorCode.UPSTREAM_TIMEOUT, `${name} timed out (HTTP ${status})`, { status, retryable: true });
+      return new UpstreamError(ErrorCode.UPSTREAM_TIMEOUT, `${name} timed out (HTTP ${status})`, { status, vendorCode, retryable: true });
     }
     if (status >= 500) {
-      return new UpstreamError(ErrorCode.UPSTREAM_UNAVAILABLE, `${name} is unavailable (HTTP ${status})`, { status, retryable: true });
+      return new UpstreamError(ErrorCode.UPSTREAM_UNAVAILABLE, `${name} is unavailable (HTTP ${status})`, { status, vendorCode, retryable: true });
     }
-    return new UpstreamError(ErrorCode.UPSTREAM_BAD_RESPONSE, `${name} refused the request (HTTP ${status})`, { status });
+    return new UpstreamError(ErrorCode.UPSTREAM_BAD_RESPONSE, `${name} refused the request (HTTP ${status})`, { status, vendorCode });
   }
 
   /** A throttling answer: retried after Retry-After (or 1 s), and the whole queue pauses. */

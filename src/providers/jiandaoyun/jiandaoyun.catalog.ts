@@ -40,7 +40,7 @@ export const JIANDAOYUN_CATALOG: ProviderCatalog = {
     requestsPerSecond: 1,
     maxConcurrent: 1,
     description:
-      "1 request/second for this API (50/s per company overall). usagegraph starts calls 1.1 s apart, one at a time, and pauses on 8303/8304/429.",
+      "1 request/second for this API (50/s per company overall). usagegraph makes one call at a time and starts the next 1 s after the previous one completed (so arrivals are always more than 1 s apart), and pauses on 8303/8304/429.",
   },
   maxDaysPerCall: 1,
   notes: [

@@ -55,9 +55,11 @@ export class JiandaoyunDataSource extends HttpDataSource {
       }
     }
     if (res.status === 429) return this.throttled(res, vendorCode);
-    const error = super.errorFor(res);
-    if (error && error.options.vendorCode === undefined) error.options.vendorCode = vendorCode;
-    return error;
+    return super.errorFor(res);
+  }
+
+  protected override vendorCode(body: unknown): number | undefined {
+    return errorCodeOf(body);
   }
 
   /**

@@ -1,4 +1,4 @@
-import { RangeCoalescer, idsCover, idsUnion, answersOf } from "../range-loader";
+import { RangeCoalescer, idsCover, idsUnion, answersOf } from "../range-coalescer";
 import type { DateRange } from "../../../common/dates";
 import { callContext } from "../../../../test/support/provider-harness";
 
@@ -27,9 +27,9 @@ describe("RangeCoalescer", () => {
     const { c, fetched } = coalescer();
     const calls = [callContext(), callContext(), callContext()];
     const [a, b, d] = await Promise.all([
-      c.loader(calls[0]!).load({ range: r("2026-01-01", "2026-01-10"), filter: [], call: calls[0]! }),
-      c.loader(calls[1]!).load({ range: r("2026-01-05", "2026-01-15"), filter: [], call: calls[1]! }),
-      c.loader(calls[2]!).load({ range: r("2026-01-16", "2026-01-20"), filter: [], call: calls[2]! }),
+      c.load({ range: r("2026-01-01", "2026-01-10"), filter: [], call: calls[0]! }),
+      c.load({ range: r("2026-01-05", "2026-01-15"), filter: [], call: calls[1]! }),
+      c.load({ range: r("2026-01-16", "2026-01-20"), filter: [], call: calls[2]! }),
     ]);
     expect(fetched).toEqual([["2026-01-01", "2026-01-20", []]]);
     expect(answersOf(a!).map((u) => u.use)).toEqual([r("2026-01-01", "2026-01-10")]);
@@ -45,9 +45,9 @@ describe("RangeCoalescer", () => {
   it("reads held days from the board and fetches only the gaps, never a day twice", async () => {
     const { c, fetched } = coalescer();
     const first = callContext();
-    await c.loader(first).load({ range: r("2026-01-10", "2026-01-20"), filter: [], call: first });
+    await c.load({ range: r("2026-01-10", "2026-01-20"), filter: [], call: first });
     const second = callContext();
-    const units = answersOf(await c.loader(second).load({ range: r("2026-01-05", "2026-01-25"), filter: [], call: second }));
+    const units = answersOf(await c.load({ range: r("2026-01-05", "2026-01-25"), filter: [], call: second }));
     expect(fetched.slice(1)).toEqual([["2026-01-05", "2026-01-09", []], ["2026-01-21", "2026-01-25", []]]);
     expect(units.map((u) => u.use)).toEqual([r("2026-01-05", "2026-01-09"), r("2026-01-10", "2026-01-20"), r("2026-01-21", "2026-01-25")]);
     expect(second.stats).toEqual({ upstreamRequests: 2, cachedResponses: 1 });
@@ -56,11 +56,11 @@ describe("RangeCoalescer", () => {
   it("serves a filtered key from an unfiltered unit, but not the other way round", async () => {
     const { c, fetched } = coalescer();
     const a = callContext();
-    await c.loader(a).load({ range: r("2026-02-01", "2026-02-05"), filter: ["x"], call: a });
+    await c.load({ range: r("2026-02-01", "2026-02-05"), filter: ["x"], call: a });
     const b = callContext();
-    await c.loader(b).load({ range: r("2026-02-01", "2026-02-05"), filter: [], call: b });
+    await c.load({ range: r("2026-02-01", "2026-02-05"), filter: [], call: b });
     const d = callContext();
-    await c.loader(d).load({ range: r("2026-02-02", "2026-02-03"), filter: ["y"], call: d });
+    await c.load({ range: r("2026-02-02", "2026-02-03"), filter: ["y"], call: d });
     expect(fetched).toEqual([["2026-02-01", "2026-02-05", ["x"]], ["2026-02-01", "2026-02-05", []]]);
     expect(d.stats).toEqual({ upstreamRequests: 0, cachedResponses: 1 });
   });
@@ -68,7 +68,7 @@ describe("RangeCoalescer", () => {
   it("cuts merged ranges into units of at most maxDays", async () => {
     const { c, fetched } = coalescer({ maxDays: 31 });
     const a = callContext();
-    const units = await c.loader(a).load({ range: r("2026-01-01", "2026-03-15"), filter: [], call: a });
+    const units = await c.load({ range: r("2026-01-01", "2026-03-15"), filter: [], call: a });
     expect(fetched.map(([f, t]) => [f, t])).toEqual([["2026-01-01", "2026-01-31"], ["2026-02-01", "2026-03-03"], ["2026-03-04", "2026-03-15"]]);
     expect(units).toHaveLength(3);
   });
@@ -77,11 +77,11 @@ describe("RangeCoalescer", () => {
     let failing = true;
     const { c, fetched } = coalescer({ fail: () => failing });
     const a = callContext();
-    const units = await c.loader(a).load({ range: r("2026-04-01", "2026-04-02"), filter: [], call: a });
+    const units = await c.load({ range: r("2026-04-01", "2026-04-02"), filter: [], call: a });
     expect(() => answersOf(units)).toThrow("upstream failed");
     failing = false;
     const b = callContext();
-    answersOf(await c.loader(b).load({ range: r("2026-04-01", "2026-04-02"), filter: [], call: b }));
+    answersOf(await c.load({ range: r("2026-04-01", "2026-04-02"), filter: [], call: b }));
     expect(fetched).toHaveLength(2);
   });
 });
@@ -101,9 +101,9 @@ describe("RangeCoalescer with joinGapsUpToDays", () => {
       joinGapsUpToDays: 366,
     });
     const a = callContext();
-    await c.loader(a).load({ range: r("2026-03-10", "2026-03-15"), filter: null, call: a });
+    await c.load({ range: r("2026-03-10", "2026-03-15"), filter: null, call: a });
     const b = callContext();
-    const units = answersOf(await c.loader(b).load({ range: r("2026-03-01", "2026-03-31"), filter: null, call: b }));
+    const units = answersOf(await c.load({ range: r("2026-03-01", "2026-03-31"), filter: null, call: b }));
     expect(fetched).toEqual([["2026-03-10", "2026-03-15"], ["2026-03-01", "2026-03-31"]]);
     expect(units.map((u) => u.use)).toEqual([r("2026-03-01", "2026-03-31")]);
     expect(b.stats).toEqual({ upstreamRequests: 1, cachedResponses: 0 });

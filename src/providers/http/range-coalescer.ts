@@ -1,4 +1,3 @@
-import DataLoader from "dataloader";
 import { addDays, chunkRange, daysInRange, maxDate, mergeRanges, minDate, type DateRange } from "../../common/dates";
 import type { CallContext } from "../provider";
 
@@ -77,7 +76,7 @@ const MAX_KEEP_MS = 10 * 60_000;
 
 /**
  * Coalesces one provider instance's range fetches, across every request of the process, into the
- * fewest upstream calls. It sits between the per-request DataLoaders and the datasource, and keeps
+ * fewest upstream calls. It sits between the providers and the datasource, and keeps
  * a board of units in flight or answered (for as long as the response cache would keep them):
  *
  * - The days of a key that units on the board already hold are read from them (shared, not asked
@@ -100,12 +99,12 @@ export class RangeCoalescer<F, R> {
 
   constructor(readonly name: string, private readonly options: RangeCoalescerOptions<F, R>) {}
 
-  /** The per-request loader: one request's keys (aliases, `_entities`) arrive here as one batch. */
-  loader(call: CallContext): DataLoader<RangeKey<F>, ServedUnit<F, R>[], RangeKey<F>> {
-    return call.loaders.get(this.name, () => new DataLoader((keys) => Promise.all(keys.map((k) => this.load(k))), { cacheKeyFn: (k) => k }));
-  }
-
-  private async load(key: RangeKey<F>): Promise<ServedUnit<F, R>[]> {
+  /**
+   * The units that serve one key. No per-request DataLoader in front: every key of every request
+   * already meets here within the same quiet window (aliases and `_entities` of one request arrive
+   * in one tick), so a request-scoped batch would add nothing but a layer.
+   */
+  async load(key: RangeKey<F>): Promise<ServedUnit<F, R>[]> {
     const now = Date.now();
     const usable = this.board.filter((e) => e.until > now && this.options.covers(e.filter, key.filter));
     // Walk the key's days: read each stretch from the board entry reaching furthest, and leave the
