@@ -1,5 +1,6 @@
 import type { GraphQLError } from "graphql";
 import type { Principal } from "./auth/api-keys";
+import type { ProviderFailureError } from "./common/errors";
 import type { OrganizationService } from "./organizations/organization.service";
 import type { UsageService, ServiceScope } from "./usage/usage.service";
 
@@ -16,4 +17,6 @@ export interface RequestContext extends ServiceScope {
   readonly services: AppServices;
   /** Provider failures reported beside partial data; appended to `errors` before sending. */
   readonly providerErrors: GraphQLError[];
+  /** Adds a provider failure to the response's `errors` without failing the field. */
+  reportError(error: ProviderFailureError): void;
 }

@@ -1,23 +1,6 @@
 import { registerEnumType } from "type-graphql";
 import { MetricKind, ProviderId } from "../providers/provider";
-
-export enum Granularity {
-  DAY = "DAY",
-  /** ISO week, Monday first. */
-  WEEK = "WEEK",
-  MONTH = "MONTH",
-  /** One bucket for the whole range. */
-  TOTAL = "TOTAL",
-}
-
-export enum SourceState {
-  OK = "OK",
-  /** Some of the asked range or breakdown could not be answered exactly; see `error`. */
-  PARTIAL = "PARTIAL",
-  FAILED = "FAILED",
-  /** The organization has no credentials for this provider. */
-  NOT_CONFIGURED = "NOT_CONFIGURED",
-}
+import { Granularity, SourceState } from "../usage/usage.model";
 
 registerEnumType(ProviderId, { name: "ProviderId", description: "The usage sources usagegraph speaks to." });
 registerEnumType(MetricKind, {
@@ -31,4 +14,4 @@ registerEnumType(MetricKind, {
 registerEnumType(Granularity, { name: "Granularity", description: "Bucket size of a usage series." });
 registerEnumType(SourceState, { name: "SourceState", description: "How completely a provider answered a report." });
 
-export { MetricKind, ProviderId };
+export { Granularity, MetricKind, ProviderId, SourceState };

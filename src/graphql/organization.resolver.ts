@@ -1,32 +1,43 @@
 import { Arg, Ctx, FieldResolver, ID, Info, Query, Resolver, Root } from "type-graphql";
-import { responsePathAsArray, type GraphQLResolveInfo } from "graphql";
+import type { GraphQLResolveInfo } from "graphql";
 import type { RequestContext } from "../context";
 import { Organization } from "./organization.type";
 import { UsageRecord } from "./record.union";
 import { RecordsInput, UsageInput } from "./usage.input";
+import { reportIssues, toRecordsQuery, toUsageQuery } from "./usage.mapping";
 import { UsageReport } from "./usage.type";
+
+/** `organization(id)` and federation `_entities` alike: through the request's organization loader. */
+export async function loadOrganization(ctx: RequestContext, id: string): Promise<Organization | null> {
+  const org = await ctx.services.organizations.loader(ctx.principal, ctx.loaders).load(id);
+  return org && Organization.of(org);
+}
 
 @Resolver(() => Organization)
 export class OrganizationResolver {
   @Query(() => [Organization], { description: "The organizations the caller may see." })
   organizations(@Ctx() ctx: RequestContext): Organization[] {
-    return ctx.services.organizations.visibleTo(ctx.principal);
+    return ctx.services.organizations.visibleTo(ctx.principal).map((o) => Organization.of(o));
   }
 
   @Query(() => Organization, { nullable: true })
   organization(@Arg("id", () => ID) id: string, @Ctx() ctx: RequestContext): Promise<Organization | null> {
-    return ctx.services.organizations.loader(ctx.principal, ctx.loaders).load(id);
+    return loadOrganization(ctx, id);
   }
 
   @FieldResolver(() => UsageReport, { description: "Normalized usage over all providers asked for." })
-  usage(@Root() org: Organization, @Arg("input") input: UsageInput, @Ctx() ctx: RequestContext, @Info() info: GraphQLResolveInfo): Promise<UsageReport> {
+  async usage(@Root() org: Organization, @Arg("input") input: UsageInput, @Ctx() ctx: RequestContext, @Info() info: GraphQLResolveInfo): Promise<UsageReport> {
     const runtime = ctx.services.organizations.runtime(ctx.principal, org.id);
-    return ctx.services.usage.report(runtime, input, ctx, responsePathAsArray(info.path));
+    const { issues, ...report } = await ctx.services.usage.report(runtime, toUsageQuery(input), ctx);
+    reportIssues(ctx, issues, info);
+    return report;
   }
 
   @FieldResolver(() => [UsageRecord], { description: "Native rows of each provider, one GraphQL type per source." })
-  records(@Root() org: Organization, @Arg("input") input: RecordsInput, @Ctx() ctx: RequestContext, @Info() info: GraphQLResolveInfo): Promise<object[]> {
+  async records(@Root() org: Organization, @Arg("input") input: RecordsInput, @Ctx() ctx: RequestContext, @Info() info: GraphQLResolveInfo): Promise<object[]> {
     const runtime = ctx.services.organizations.runtime(ctx.principal, org.id);
-    return ctx.services.usage.records(runtime, input, ctx, responsePathAsArray(info.path));
+    const { records, issues } = await ctx.services.usage.records(runtime, toRecordsQuery(input), ctx);
+    reportIssues(ctx, issues, info);
+    return records;
   }
 }

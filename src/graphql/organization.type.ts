@@ -8,4 +8,9 @@ export class Organization {
 
   @Field()
   name!: string;
+
+  /** Only the fields of the type: whatever else the source object holds stays behind. */
+  static of(values: Organization): Organization {
+    return Object.assign(new Organization(), { id: values.id, name: values.name });
+  }
 }

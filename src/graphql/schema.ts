@@ -5,7 +5,7 @@ import { buildSchema, createResolversMap } from "type-graphql";
 import type { RequestContext } from "../context";
 import { PROVIDER_MODULES } from "../providers/registry";
 import "./enums";
-import { OrganizationResolver } from "./organization.resolver";
+import { loadOrganization, OrganizationResolver } from "./organization.resolver";
 import { ProviderResolver } from "./provider.resolver";
 import { validateArgument } from "./validation";
 
@@ -41,8 +41,7 @@ async function build(): Promise<SubgraphSchema> {
   resolvers.Organization = {
     ...resolvers.Organization,
     // Federation `_entities` goes through the same per-request loader as `organization(id)`.
-    __resolveReference: (ref: { id: string }, ctx: RequestContext) =>
-      ctx.services.organizations.loader(ctx.principal, ctx.loaders).load(ref.id),
+    __resolveReference: (ref: { id: string }, ctx: RequestContext) => loadOrganization(ctx, ref.id),
   };
   const schema = buildSubgraphSchema({
     typeDefs: parse(`${FEDERATION_LINK}\n\n${printSchemaWithDirectives(typeSchema)}`),

@@ -14,7 +14,7 @@ import { daysInRange } from "../common/dates";
 import { ALL_METRIC_KEYS } from "../providers/registry";
 import { DIMENSION_KEYS, type DimensionKey } from "../providers/provider";
 import { Granularity, ProviderId } from "./enums";
-import { DateScalar } from "./scalars";
+import { DateScalar } from "../common/scalars";
 
 export const MAX_RANGE_DAYS = 366;
 

@@ -1,7 +1,6 @@
 import { Field, Float, Int, ObjectType } from "type-graphql";
-import { DateScalar, DateTimeScalar } from "./scalars";
-import { MetricKind, ProviderId, SourceState } from "./enums";
-import { Granularity } from "./enums";
+import { DateScalar, DateTimeScalar } from "../common/scalars";
+import { Granularity, MetricKind, ProviderId, SourceState } from "./enums";
 
 @ObjectType({ description: "A measured quantity of a provider." })
 export class Metric {

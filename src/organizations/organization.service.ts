@@ -2,28 +2,33 @@ import DataLoader from "dataloader";
 import { canSee, type Principal } from "../auth/api-keys";
 import { ForbiddenError } from "../common/errors";
 import type { LoaderRegistry } from "../common/loaders";
-import { Organization } from "../graphql/organization.type";
 import type { OrganizationRegistry, OrganizationRuntime } from "./organization.registry";
+
+/** What a caller may read of an organization itself. */
+export interface OrganizationData {
+  readonly id: string;
+  readonly name: string;
+}
 
 /** Organizations as a caller may see them: tenancy is decided here and nowhere else. */
 export class OrganizationService {
   constructor(private readonly registry: OrganizationRegistry) {}
 
-  visibleTo(principal: Principal): Organization[] {
-    return this.registry.all().filter((o) => canSee(principal, o.id)).map(toModel);
+  visibleTo(principal: Principal): OrganizationData[] {
+    return this.registry.all().filter((o) => canSee(principal, o.id)).map(toData);
   }
 
   /**
    * Loads organizations by id for one request (`organization(id)`, aliases and `_entities` alike).
    * An id the caller may not see is FORBIDDEN whether or not it exists, so ids cannot be probed.
    */
-  loader(principal: Principal, loaders: LoaderRegistry): DataLoader<string, Organization | null> {
+  loader(principal: Principal, loaders: LoaderRegistry): DataLoader<string, OrganizationData | null> {
     return loaders.get("organization", () =>
-      new DataLoader<string, Organization | null>(async (ids) =>
+      new DataLoader<string, OrganizationData | null>(async (ids) =>
         ids.map((id) => {
           if (!canSee(principal, id)) return new ForbiddenError(`You may not read organization "${id}".`);
           const org = this.registry.get(id);
-          return org ? toModel(org) : null;
+          return org ? toData(org) : null;
         }),
       ),
     );
@@ -37,6 +42,6 @@ export class OrganizationService {
   }
 }
 
-function toModel(org: OrganizationRuntime): Organization {
-  return Object.assign(new Organization(), { id: org.id, name: org.name });
+function toData(org: OrganizationRuntime): OrganizationData {
+  return { id: org.id, name: org.name };
 }

@@ -28,6 +28,9 @@ export enum MetricKind {
 export const DIMENSION_KEYS = ["api", "workspace", "datastream", "operation", "token"] as const;
 export type DimensionKey = (typeof DIMENSION_KEYS)[number];
 
+/** The dimension value of rows a provider does not attribute to one (Adverity's null datastream, Pipefy's unnamed entry). */
+export const NO_DIMENSION_VALUE = "(none)";
+
 export interface MetricDefinition {
   /** `<provider>.<name>`, e.g. `acedata.credits`. */
   key: string;

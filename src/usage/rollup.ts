@@ -1,15 +1,7 @@
 import { isoWeekStart, maxDate, minDate, monthEnd, monthStart, addDays, type CalendarDate, type DateRange } from "../common/dates";
 import { UnreachableCaseError } from "../common/errors";
-import { Granularity } from "../graphql/enums";
 import { MetricKind } from "../providers/provider";
-
-/** A value over a window of days, before or after rolling up. */
-export interface Point {
-  start: CalendarDate;
-  end: CalendarDate;
-  value: number;
-  final: boolean;
-}
+import { Granularity, type UsagePoint as Point } from "./usage.model";
 
 /** The bucket of `granularity` that holds `date`, cut to the requested range. */
 export function bucketOf(date: CalendarDate, granularity: Granularity, range: DateRange): DateRange {

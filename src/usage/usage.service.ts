@@ -1,42 +1,55 @@
 import { setMaxListeners } from "node:events";
 import { minDate, todayIn, type DateRange } from "../common/dates";
 import { deadlineAfter } from "../common/deadline";
-import { ErrorCode, ProviderFailureError, UpstreamError, type UpstreamErrorCode } from "../common/errors";
+import { ErrorCode, UpstreamError, type UpstreamErrorCode } from "../common/errors";
 import type { Logger } from "../common/logger";
 import type { LoaderRegistry } from "../common/loaders";
-import { Granularity, SourceState } from "../graphql/enums";
-import type { RecordsInput, UsageInput } from "../graphql/usage.input";
-import { DimensionValue, Metric, SourceStatus, UsageReport, UsageSeries } from "../graphql/usage.type";
 import type { OrganizationRuntime } from "../organizations/organization.registry";
 import { PROVIDER_MODULES } from "../providers/registry";
-import type {
-  CallContext,
-  CallStats,
-  DimensionKey,
-  MetricDefinition,
-  Observation,
-  Provider,
-  ProviderCatalog,
-  ProviderId,
-  ProviderQuery,
-  ProviderResult,
+import {
+  NO_DIMENSION_VALUE,
+  type CallContext,
+  type CallStats,
+  type DimensionKey,
+  type MetricDefinition,
+  type Observation,
+  type Provider,
+  type ProviderCatalog,
+  type ProviderId,
+  type ProviderQuery,
+  type ProviderResult,
 } from "../providers/provider";
-import { round, rollUp, seriesTotal, type Point } from "./rollup";
+import { round, rollUp, seriesTotal } from "./rollup";
+import {
+  Granularity,
+  SourceState,
+  type Metric,
+  type ProviderIssue,
+  type RecordsAnswer,
+  type RecordsQuery,
+  type SeriesDimension,
+  type SourceOutcome,
+  type SourcesAnswer,
+  type UsagePoint,
+  type UsageQuery,
+  type UsageReport,
+  type UsageSeries,
+} from "./usage.model";
 
-/** What the service needs of the GraphQL request it serves. */
+/** What the service needs of the request it serves. */
 export interface ServiceScope {
   readonly loaders: LoaderRegistry;
   readonly log: Logger;
-  /** Adds a provider failure to the response's `errors` without failing the field. */
-  reportError(error: ProviderFailureError): void;
   /** Aborted when the client goes away. */
   readonly signal?: AbortSignal;
 }
 
-interface SourceOutcome {
+/** One provider's part of an answer. */
+interface ProviderRun {
   catalog: ProviderCatalog;
   result?: ProviderResult;
-  status: SourceStatus;
+  source: SourceOutcome;
+  issues: ProviderIssue[];
 }
 
 /**
@@ -46,14 +59,14 @@ interface SourceOutcome {
 export class UsageService {
   constructor(private readonly options: { deadlineMs: number; now: () => number }) {}
 
-  async report(org: OrganizationRuntime, input: UsageInput, scope: ServiceScope, path: ReadonlyArray<string | number>): Promise<UsageReport> {
+  async report(org: OrganizationRuntime, input: UsageQuery, scope: ServiceScope): Promise<UsageReport> {
     const timeZone = input.timeZone ?? "UTC";
     const granularity = input.granularity ?? Granularity.DAY;
     // Days after today in the caller's time zone are not asked of anyone: they have no usage yet.
     const range: DateRange = { from: input.from, to: minDate(input.to, todayIn(timeZone, this.options.now())) };
     const groupBy = new Set(input.groupBy ?? []);
 
-    const outcomes = await this.runAll(org, input.providers, scope, path, (catalog) => {
+    const runs = await this.runAll(org, input.providers, scope, (catalog) => {
       const metrics = catalog.metrics.map((m) => m.key).filter((k) => !input.metrics || input.metrics.includes(k));
       if (metrics.length === 0 || range.from > range.to) return undefined;
       const keys = new Set(catalog.dimensions.map((d) => d.key));
@@ -68,7 +81,7 @@ export class UsageService {
     });
 
     const series: UsageSeries[] = [];
-    for (const { catalog, result } of outcomes) {
+    for (const { catalog, result } of runs) {
       if (!result) continue;
       const keys = new Set(catalog.dimensions.map((d) => d.key));
       const where = (input.where ?? []).filter((f) => keys.has(f.key));
@@ -76,23 +89,21 @@ export class UsageService {
       const metrics = catalog.metrics.filter((m) => !input.metrics || input.metrics.includes(m.key));
       series.push(...buildSeries(catalog, metrics, result.observations, kept, where, granularity, range));
     }
-    const report = new UsageReport();
-    Object.assign(report, {
+    return {
       series,
-      sources: outcomes.map((o) => o.status),
+      ...sourcesOf(runs),
       from: range.from,
       to: input.to,
       granularity,
       timeZone,
       generatedAt: new Date(this.options.now()),
-    });
-    return report;
+    };
   }
 
-  async records(org: OrganizationRuntime, input: RecordsInput, scope: ServiceScope, path: ReadonlyArray<string | number>): Promise<object[]> {
+  async records(org: OrganizationRuntime, input: RecordsQuery, scope: ServiceScope): Promise<RecordsAnswer> {
     // Each provider clips the range to the days it has.
     const range: DateRange = { from: input.from, to: input.to };
-    const outcomes = await this.runAll(org, input.providers, scope, path, (catalog) => ({
+    const runs = await this.runAll(org, input.providers, scope, (catalog) => ({
       range,
       metrics: catalog.metrics.map((m) => m.key),
       groupBy: [],
@@ -100,7 +111,7 @@ export class UsageService {
       granularity: "DAY",
       records: true,
     }));
-    return outcomes.flatMap((o) => o.result?.records ?? []);
+    return { records: runs.flatMap((r) => r.result?.records ?? []), ...sourcesOf(runs) };
   }
 
   /** Runs one query per provider asked for, side by side; one failing never fails the others. */
@@ -108,9 +119,8 @@ export class UsageService {
     org: OrganizationRuntime,
     asked: readonly ProviderId[] | undefined,
     scope: ServiceScope,
-    path: ReadonlyArray<string | number>,
     plan: (catalog: ProviderCatalog) => ProviderQuery | undefined,
-  ): Promise<SourceOutcome[]> {
+  ): Promise<ProviderRun[]> {
     const ids = asked && asked.length > 0 ? [...new Set(asked)] : PROVIDER_MODULES.filter((m) => org.providers.has(m.catalog.key)).map((m) => m.catalog.id);
     const deadline = this.options.now() + this.options.deadlineMs;
     // Our own timer, not AbortSignal.timeout: see deadlineAfter for why the latter can vanish.
@@ -123,11 +133,11 @@ export class UsageService {
       return await Promise.all(
         ordered.map(async ({ catalog }) => {
           const provider = org.providers.get(catalog.key);
-          if (!provider) return { catalog, status: status(catalog.id, SourceState.NOT_CONFIGURED, { upstreamRequests: 0, cachedResponses: 0 }, null) };
+          if (!provider) return { catalog, source: outcome(catalog.id, SourceState.NOT_CONFIGURED, { upstreamRequests: 0, cachedResponses: 0 }, null), issues: [] };
           const query = plan(catalog);
           const stats: CallStats = { upstreamRequests: 0, cachedResponses: 0 };
-          if (!query) return { catalog, result: undefined, status: status(catalog.id, SourceState.OK, stats, null) };
-          return this.runOne(provider, query, { deadline, signal, stats, loaders: scope.loaders, log: scope.log.child({ organization: org.id, provider: catalog.key }), now: this.options.now }, scope, path);
+          if (!query) return { catalog, result: undefined, source: outcome(catalog.id, SourceState.OK, stats, null), issues: [] };
+          return this.runOne(provider, query, { deadline, signal, stats, loaders: scope.loaders, log: scope.log.child({ organization: org.id, provider: catalog.key }), now: this.options.now });
         }),
       );
     } finally {
@@ -135,15 +145,15 @@ export class UsageService {
     }
   }
 
-  private async runOne(provider: Provider, query: ProviderQuery, call: CallContext, scope: ServiceScope, path: ReadonlyArray<string | number>): Promise<SourceOutcome> {
+  private async runOne(provider: Provider, query: ProviderQuery, call: CallContext): Promise<ProviderRun> {
     const { catalog } = provider;
     try {
       const result = await provider.fetch(query, call);
       const issue = result.issues[0];
-      const s = status(catalog.id, issue ? SourceState.PARTIAL : SourceState.OK, call.stats, result.finalizedThrough);
-      if (issue) s.error = { code: issue.code, message: issue.message, retryAfterSeconds: issue.retryAfterSeconds ?? null };
-      for (const i of result.issues) scope.reportError(new ProviderFailureError(i.code as UpstreamErrorCode, catalog.id, i.message, i.retryAfterSeconds, path));
-      return { catalog, result, status: s };
+      const source = outcome(catalog.id, issue ? SourceState.PARTIAL : SourceState.OK, call.stats, result.finalizedThrough);
+      if (issue) source.error = { code: issue.code, message: issue.message, retryAfterSeconds: issue.retryAfterSeconds ?? null };
+      const issues = result.issues.map((i) => ({ provider: catalog.id, code: i.code, message: i.message, retryAfterSeconds: i.retryAfterSeconds }));
+      return { catalog, result, source, issues };
     } catch (error) {
       let code: UpstreamErrorCode | ErrorCode.INTERNAL_SERVER_ERROR = ErrorCode.INTERNAL_SERVER_ERROR;
       let message = `${catalog.name}: internal error while reading usage`;
@@ -157,18 +167,20 @@ export class UsageService {
         // Our own bug: the client sees a generic message; the log has the error's name and message only.
         call.log.error({ err: { name: (error as Error)?.name, message: String((error as Error)?.message).slice(0, 200) } }, "provider crashed");
       }
-      scope.reportError(new ProviderFailureError(code, catalog.id, message, retryAfterSeconds, path));
-      const s = status(catalog.id, SourceState.FAILED, call.stats, null);
-      s.error = { code, message, retryAfterSeconds: retryAfterSeconds ?? null };
-      return { catalog, status: s };
+      const source = outcome(catalog.id, SourceState.FAILED, call.stats, null);
+      source.error = { code, message, retryAfterSeconds: retryAfterSeconds ?? null };
+      return { catalog, source, issues: [{ provider: catalog.id, code, message, retryAfterSeconds }] };
     }
   }
 }
 
-function status(provider: ProviderId, state: SourceState, stats: CallStats, finalizedThrough: string | null): SourceStatus {
-  const s = new SourceStatus();
+function outcome(provider: ProviderId, state: SourceState, stats: CallStats, finalizedThrough: string | null): SourceOutcome {
   // Read the counters now: they are exact for this report once its provider call has settled.
-  return Object.assign(s, { provider, state, error: null, finalizedThrough, upstreamRequests: stats.upstreamRequests, cachedResponses: stats.cachedResponses });
+  return { provider, state, error: null, finalizedThrough, upstreamRequests: stats.upstreamRequests, cachedResponses: stats.cachedResponses };
+}
+
+function sourcesOf(runs: readonly ProviderRun[]): SourcesAnswer {
+  return { sources: runs.map((r) => r.source), issues: runs.flatMap((r) => r.issues) };
 }
 
 /**
@@ -185,7 +197,7 @@ function buildSeries(
   range: DateRange,
 ): UsageSeries[] {
   const byMetric = new Map(metrics.map((m) => [m.key, { def: m, kept: groupBy.filter((k) => m.dimensions.includes(k)) }]));
-  const groups = new Map<string, { metric: MetricDefinition; dims: DimensionValue[]; windows: Map<string, Point> }>();
+  const groups = new Map<string, { metric: MetricDefinition; dims: SeriesDimension[]; windows: Map<string, UsagePoint> }>();
   // This loop runs once per observation of a report (tens of thousands for a year of Adverity):
   // keys are plain strings and a group's dimension objects are made once, not per observation.
   for (const obs of observations) {
@@ -193,14 +205,14 @@ function buildSeries(
     if (!entry) continue;
     if (where.length > 0 && !where.every((f) => f.in.includes(obs.dimensions[f.key]?.value as string))) continue;
     let key = entry.def.key;
-    for (const k of entry.kept) key += `|${obs.dimensions[k]?.value ?? NONE}`;
+    for (const k of entry.kept) key += `|${obs.dimensions[k]?.value ?? NO_DIMENSION_VALUE}`;
     let group = groups.get(key);
     if (!group) {
       const dims = entry.kept.map((k) => {
         const d = obs.dimensions[k];
-        return Object.assign(new DimensionValue(), { key: k, value: d?.value ?? NONE, label: d?.label ?? d?.value ?? NONE });
+        return { key: k, value: d?.value ?? NO_DIMENSION_VALUE, label: d?.label ?? d?.value ?? NO_DIMENSION_VALUE };
       });
-      group = { metric: entry.def, dims, windows: new Map<string, Point>() };
+      group = { metric: entry.def, dims, windows: new Map<string, UsagePoint>() };
       groups.set(key, group);
     }
     // Dimensions grouped away are disjoint parts of the same window: they add up, for gauges too.
@@ -218,16 +230,7 @@ function buildSeries(
     const points = [...windows.values()];
     for (const p of points) p.value = round(p.value);
     const rolled = rollUp(points, metric.kind, granularity, range);
-    const series = new UsageSeries();
-    Object.assign(series, {
-      provider: catalog.id,
-      metric: toMetric(metric),
-      dimensions: dims,
-      // Plain objects: UsagePoint is never resolved by its class, and a report has thousands.
-      points: rolled,
-      total: seriesTotal(rolled, metric.kind),
-    });
-    out.push(series);
+    out.push({ provider: catalog.id, metric: toMetric(metric), dimensions: dims, points: rolled, total: seriesTotal(rolled, metric.kind) });
   }
   const order = new Map(catalog.metrics.map((m, i) => [m.key, i]));
   return out.sort(
@@ -237,10 +240,7 @@ function buildSeries(
   );
 }
 
-/** The dimension value of rows a provider does not attribute (Adverity's null datastream). */
-const NONE = "(none)";
-
 export function toMetric(def: MetricDefinition): Metric {
-  return Object.assign(new Metric(), { key: def.key, name: def.name, unit: def.unit, kind: def.kind, description: def.description });
+  return { key: def.key, name: def.name, unit: def.unit, kind: def.kind, description: def.description };
 }
 

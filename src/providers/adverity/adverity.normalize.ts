@@ -1,5 +1,5 @@
 import { monthEnd, monthStart, type CalendarDate, type DateRange } from "../../common/dates";
-import type { DimensionFilter, DimensionValue, Observation } from "../provider";
+import { NO_DIMENSION_VALUE, type DimensionFilter, type DimensionValue, type Observation } from "../provider";
 import { AdverityRowUsage } from "./adverity.record";
 import { periodStart, type AdverityGranularity, type AdverityUsageItem } from "./adverity.wire";
 
@@ -7,7 +7,7 @@ export const UNIQUE_ROWS = "adverity.unique_rows";
 export const TOTAL_ROWS = "adverity.total_rows";
 
 /** Dimension value of rows that no datastream is attributed to (`datastream_id: null`). */
-export const NO_DATASTREAM = "(none)";
+export const NO_DATASTREAM = NO_DIMENSION_VALUE;
 const NO_DATASTREAM_LABEL = "not attributed to a datastream";
 
 const FIELDS: ReadonlyArray<readonly [string, "unique_rows" | "total_rows"]> = [

@@ -1,5 +1,5 @@
 import { Field, Float, ObjectType } from "type-graphql";
-import { DateScalar } from "../../graphql/scalars";
+import { DateScalar } from "../../common/scalars";
 
 @ObjectType({ description: "One Jiandaoyun platform usage overview: the organization's resource levels on one UTC+8 day." })
 export class JiandaoyunResourceUsage {

@@ -1,5 +1,5 @@
 import { Field, Float, ObjectType } from "type-graphql";
-import { DateScalar } from "../../graphql/scalars";
+import { DateScalar } from "../../common/scalars";
 
 @ObjectType({
   description:

@@ -1,5 +1,6 @@
 import { isCalendarDate, type CalendarDate, type DateRange } from "../../common/dates";
 import { badResponse } from "../http/datasource";
+import { NO_DIMENSION_VALUE } from "../provider";
 import type {
   ApiUsageDailyWithWindowQuery,
   ApiUsageStatsQuery,
@@ -58,7 +59,7 @@ const PROVIDER = "Pipefy";
 const SAMPLE_KEY = "apiUsageStatsGroupedBy";
 
 /** The entry of rows that come without a name: they still count calls, in a bucket of their own. */
-const UNNAMED = "(none)";
+const UNNAMED = NO_DIMENSION_VALUE;
 
 export function parseOrganizationUuid(body: unknown): string {
   const organization = field<OrganizationUuidQuery>(dataOf(body), "organization");

@@ -1,7 +1,7 @@
 import { GraphQLScalarType, Kind } from "graphql";
 import { DateTimeISOResolver } from "graphql-scalars";
-import { isCalendarDate } from "../common/dates";
-import { BadUserInputError } from "../common/errors";
+import { isCalendarDate } from "./dates";
+import { BadUserInputError } from "./errors";
 
 function parseDate(value: unknown): string {
   if (!isCalendarDate(value)) {
