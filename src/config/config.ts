@@ -1,4 +1,5 @@
 import { readFileSync } from "node:fs";
+import { dirname, resolve } from "node:path";
 import {
   ArrayNotEmpty,
   IsArray,
@@ -18,6 +19,8 @@ import {
 import type { ProviderKey } from "../providers/provider";
 import { MODULES_BY_KEY } from "../providers/registry";
 import { BaseProviderSettings, CircuitBreakerSettings, RateLimitSettings } from "../providers/settings";
+import { describeJsonError } from "./json-error";
+import { defaultStoreUrl, resolveStoreUrl, StoreUrlError } from "../store/store.config";
 
 export interface ApiKeyConfig {
   readonly name: string;
@@ -37,6 +40,8 @@ export interface Config {
   /** null: no client authentication (allowed only on a loopback host). */
   readonly auth: { readonly apiKeys: readonly ApiKeyConfig[] } | null;
   readonly cache: { readonly url: string };
+  /** The durable usage store: `sqlite:<absolute path>`, `sqlite::memory:`, `postgres://…` or `none`. */
+  readonly store: { readonly url: string };
   readonly organizations: readonly OrganizationConfig[];
   readonly limits: { readonly deadlineMs: number };
   readonly log: { readonly level: string };
@@ -95,6 +100,13 @@ class ApiKeySection {
 class CacheSection {
   @Matches(/^(memory:\/\/|redis:\/\/[^\s]+)$/, { message: "url must be memory:// or redis://host:port/db" })
   url: string = "memory://";
+}
+
+class StoreSection {
+  @IsOptional()
+  @IsString()
+  @IsNotEmpty()
+  url?: string;
 }
 
 class LimitsSection {
@@ -187,19 +199,19 @@ export function loadConfigFile(argv: readonly string[], env: NodeJS.ProcessEnv):
   try {
     raw = JSON.parse(text);
   } catch (error) {
-    throw new ConfigError(`config file ${path} is not valid JSON: ${(error as Error).message}`);
+    throw new ConfigError(`config file ${path} is not valid JSON: ${describeJsonError(text, error as Error)}`);
   }
-  return resolveConfig(raw, env);
+  return resolveConfig(raw, env, { configDir: dirname(resolve(path)) });
 }
 
 /**
  * Turns a parsed config document into the frozen Config: `${NAME}` substitution from `env`,
  * validation of every section, documented defaults. Throws ConfigError naming the first bad field.
  */
-export function resolveConfig(raw: unknown, env: NodeJS.ProcessEnv, options: { demo?: boolean } = {}): Config {
+export function resolveConfig(raw: unknown, env: NodeJS.ProcessEnv, options: { demo?: boolean; configDir?: string } = {}): Config {
   if (!isObject(raw)) throw new ConfigError("config must be a JSON object");
   const doc = substitute(raw, env, "") as Record<string, unknown>;
-  rejectUnknown(doc, ["server", "auth", "cache", "organizations", "limits", "log", "graphql"], "");
+  rejectUnknown(doc, ["server", "auth", "cache", "organizations", "limits", "log", "graphql", "store"], "");
 
   const server = section(ServerSection, doc.server, "server");
   if (env.PORT !== undefined && env.PORT !== "") {
@@ -208,6 +220,7 @@ export function resolveConfig(raw: unknown, env: NodeJS.ProcessEnv, options: { d
     server.port = port;
   }
   const cache = section(CacheSection, doc.cache, "cache");
+  const store = storeSection(doc.store, options);
   const limits = section(LimitsSection, doc.limits, "limits");
   const log = section(LogSection, { ...(isObject(doc.log) ? doc.log : {}), ...(env.USAGEGRAPH_LOG_LEVEL ? { level: env.USAGEGRAPH_LOG_LEVEL } : {}) }, "log");
 
@@ -244,7 +257,20 @@ export function resolveConfig(raw: unknown, env: NodeJS.ProcessEnv, options: { d
   if (!auth && !isLoopback(server.host)) {
     throw new ConfigError(`auth: required when server.host is not loopback (${server.host}); without it anyone who can reach the server reads every organization`);
   }
-  return deepFreeze({ server, auth, cache, organizations, limits, log, graphql, demo: options.demo ?? false });
+  return deepFreeze({ server, auth, cache, store, organizations, limits, log, graphql, demo: options.demo ?? false });
+}
+
+/** A relative sqlite path is resolved against the config file's folder, never the working directory. */
+function storeSection(raw: unknown, options: { demo?: boolean; configDir?: string }): Config["store"] {
+  const { url } = section(StoreSection, raw, "store");
+  if (url === undefined) return { url: defaultStoreUrl({ demo: options.demo ?? false, configDir: options.configDir }) };
+  try {
+    return { url: resolveStoreUrl(url, options.configDir) };
+  } catch (error) {
+    // The message of a StoreUrlError names the problem, never the URL (it may hold a password).
+    if (error instanceof StoreUrlError) throw new ConfigError(`store.url: ${error.message}`);
+    throw error;
+  }
 }
 
 function organization(raw: unknown, path: string): OrganizationConfig {
