@@ -11,6 +11,7 @@ import type { AdverityEmulator } from "../src/providers/adverity/adverity.emulat
 import type { EmulatorServer, RecordedRequest } from "../src/providers/emulator/emulator-server";
 import type { JiandaoyunEmulator } from "../src/providers/jiandaoyun/jiandaoyun.emulator";
 import type { PipefyEmulator } from "../src/providers/pipefy/pipefy.emulator";
+import { providerDemos } from "../src/providers/demo-registry";
 import { PROVIDER_MODULES } from "../src/providers/registry";
 import { freePort, ROOT, RssSampler, startNode, type ServerProcess } from "./lib/child";
 import { load, percentile, postGraphQL, type LoadResult } from "./lib/load";
@@ -45,7 +46,9 @@ async function main(): Promise<number> {
   execFileSync(process.execPath, [join(ROOT, "scripts", "build-if-needed.js")], { cwd: ROOT, stdio: "inherit" });
 
   const emulators = new Map<ProviderKey, EmulatorServer>();
-  for (const m of PROVIDER_MODULES) emulators.set(m.catalog.key, (await m.startEmulator({ latencyMs: LATENCY_MS })) as EmulatorServer);
+  // The bench counts and inspects every upstream call: the emulators keep their request logs.
+  const parts = providerDemos();
+  for (const { module, demo } of parts) emulators.set(module.catalog.key, await demo.startEmulator({ latencyMs: LATENCY_MS, recordRequests: true }));
   const emulator = <E extends EmulatorServer>(key: ProviderKey) => emulators.get(key) as E;
   const model = new MinimumCalls({ adverity: emulator<AdverityEmulator>("adverity"), pipefy: emulator<PipefyEmulator>("pipefy") });
   const counts = (): Counts => {
@@ -66,7 +69,7 @@ async function main(): Promise<number> {
     configFile,
     JSON.stringify(
       {
-        organizations: [{ id: ORGANIZATION, name: "Demo", providers: Object.fromEntries(PROVIDER_MODULES.map((m) => [m.catalog.key, m.demoSettings(emulators.get(m.catalog.key)!.url)])) }],
+        organizations: [{ id: ORGANIZATION, name: "Demo", providers: Object.fromEntries(parts.map(({ module, demo }) => [module.catalog.key, demo.demoSettings(emulators.get(module.catalog.key)!.url)])) }],
         log: { level: "warn" },
         // The cold 30-day report waits ~33 s for Jiandaoyun's 1 request/second: above the default 25 s deadline.
         limits: { deadlineMs: 120_000 },

@@ -1,6 +1,6 @@
 import { resolveConfig, type Config } from "./config/config";
+import { providerDemos } from "./providers/demo-registry";
 import type { EmulatorServer } from "./providers/emulator/emulator-server";
-import { PROVIDER_MODULES } from "./providers/registry";
 
 export const DEMO_ORGANIZATION = "demo";
 
@@ -10,17 +10,25 @@ export interface Demo {
   stop(): Promise<void>;
 }
 
+export interface DemoOptions {
+  port?: number;
+  latencyMs?: number;
+  /** Keep each emulator's request log (tests); off in demo mode, which would keep it forever. */
+  recordRequests?: boolean;
+}
+
 /**
  * Demo mode: every provider's built-in emulator on a loopback port, one organization `demo` wired
  * to them, bound to 127.0.0.1 with no auth. What `npm start` runs when no config is given.
  */
-export async function startDemo(env: NodeJS.ProcessEnv, overrides: { port?: number; latencyMs?: number } = {}): Promise<Demo> {
+export async function startDemo(env: NodeJS.ProcessEnv, overrides: DemoOptions = {}): Promise<Demo> {
   const emulators = new Map<string, EmulatorServer>();
   try {
-    for (const module of PROVIDER_MODULES) {
-      emulators.set(module.catalog.key, await module.startEmulator({ latencyMs: overrides.latencyMs }));
+    const parts = providerDemos();
+    for (const { module, demo } of parts) {
+      emulators.set(module.catalog.key, await demo.startEmulator({ latencyMs: overrides.latencyMs, recordRequests: overrides.recordRequests }));
     }
-    const providers = Object.fromEntries(PROVIDER_MODULES.map((m) => [m.catalog.key, m.demoSettings(emulators.get(m.catalog.key)!.url)]));
+    const providers = Object.fromEntries(parts.map(({ module, demo }) => [module.catalog.key, demo.demoSettings(emulators.get(module.catalog.key)!.url)]));
     const config = resolveConfig(
       {
         server: { host: "127.0.0.1", port: overrides.port ?? 4000 },

@@ -1,9 +1,10 @@
 import "reflect-metadata";
 import { ConfigError, loadConfigFile, type Config } from "./config/config";
 import { createLogger } from "./common/logger";
-import { startDemo, type Demo } from "./demo";
+import type { Demo } from "./demo";
 import { createServer } from "./server/server";
-import { exampleQuery } from "./server/example-query";
+import { StoreOpenError } from "./store/store";
+import { startupBanner } from "./server/banner";
 
 /** Process entry: config (or demo mode), server, graceful shutdown on SIGTERM/SIGINT. */
 async function main(): Promise<void> {
@@ -20,6 +21,8 @@ async function main(): Promise<void> {
   let demo: Demo | undefined;
   if (!config) {
     try {
+      // Loaded only here: a server started with a config never loads demo mode or an emulator.
+      const { startDemo } = require("./demo") as typeof import("./demo");
       demo = await startDemo(process.env);
     } catch (error) {
       if (error instanceof ConfigError) {
@@ -31,7 +34,17 @@ async function main(): Promise<void> {
     config = demo.config;
   }
   const log = createLogger(config.log.level);
-  const server = await createServer(config, { log });
+  let server: Awaited<ReturnType<typeof createServer>>;
+  try {
+    server = await createServer(config, { log });
+  } catch (error) {
+    if (error instanceof StoreOpenError) {
+      // One line that names the problem and never the password (StoreOpenError masks it).
+      process.stderr.write(`usagegraph: store error: ${error.message}\n`);
+      process.exit(2);
+    }
+    throw error;
+  }
   const url = await server.listen();
 
   // Installed before anything is printed: whoever reads the listening line may signal at once, and
@@ -51,14 +64,8 @@ async function main(): Promise<void> {
   process.on("SIGTERM", () => shutdown("SIGTERM"));
   process.on("SIGINT", () => shutdown("SIGINT"));
 
-  log.info({ url: `${url}/graphql`, demo: config.demo, organizations: config.organizations.map((o) => o.id) }, "usagegraph listening");
-  if (config.demo) {
-    process.stdout.write(
-      `\nusagegraph demo mode: built-in emulators of all providers on loopback, organization "demo", no auth.\n` +
-        `GraphQL IDE: ${url}/graphql   health: ${url}/healthz   metrics: ${url}/metrics\n` +
-        `Example query:\n\n${exampleQuery("demo")}\n\n`,
-    );
-  }
+  log.info({ url: `${url}/graphql`, dashboard: `${url}/dashboard`, demo: config.demo, organizations: config.organizations.map((o) => o.id) }, "usagegraph listening");
+  if (config.demo) process.stdout.write(startupBanner(url, config));
 }
 
 main().catch((error: unknown) => {

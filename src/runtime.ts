@@ -6,6 +6,7 @@ import { OrganizationService } from "./organizations/organization.service";
 import { createCache, RedisCache, type UpstreamCache } from "./providers/http/cache";
 import { QueueRegistry } from "./providers/http/queue";
 import { ServerMetrics } from "./server/metrics";
+import { openStore, type UsageStore } from "./store/store";
 import { UsageService } from "./usage/usage.service";
 
 /**
@@ -20,8 +21,10 @@ export interface Runtime {
   readonly queues: QueueRegistry;
   readonly metrics: ServerMetrics;
   readonly organizations: OrganizationRegistry;
+  /** The durable usage store (a NoStore with `store.url: "none"`). */
+  readonly store: UsageStore;
   readonly services: AppServices;
-  /** Stops the queues and closes the cache; call after the last request is done. */
+  /** Stops the queues, closes the cache and the store; call after the last request is done. */
   close(): Promise<void>;
 }
 
@@ -31,7 +34,12 @@ export interface RuntimeOptions {
   now?: () => number;
 }
 
+/**
+ * Builds the runtime. Throws StoreOpenError (one line, no password) when the store cannot be opened
+ * or migrated: the process entry reports it and exits 2.
+ */
 export async function createRuntime(config: Config, { log, now = Date.now }: RuntimeOptions): Promise<Runtime> {
+  const store = await openStore(config.store.url, { log, now });
   const cache = await createCache(config.cache.url, log);
   // With a Redis cache, the rate-limit state lives in the same Redis: replicas share one budget.
   const queues = new QueueRegistry(cache instanceof RedisCache ? cache.client : undefined);
@@ -44,13 +52,15 @@ export async function createRuntime(config: Config, { log, now = Date.now }: Run
     queues,
     metrics,
     organizations,
+    store,
     services: {
       organizations: new OrganizationService(organizations),
-      usage: new UsageService({ deadlineMs: config.limits.deadlineMs, now }),
+      usage: new UsageService({ deadlineMs: config.limits.deadlineMs, now, store, log }),
     },
     async close() {
       await queues.stop();
       await cache.close();
+      await store.close();
     },
   };
 }

@@ -21,14 +21,20 @@ describe("fewest upstream calls", () => {
   const calls = () => [...demo.emulators.values()].reduce((n, e) => n + e.requests.length, 0);
   const resetCalls = () => demo.emulators.forEach((e) => e.resetLog());
 
-  async function serve(config: Config = demo.config): Promise<string> {
+  /**
+   * The cache, the coalescer and the queues measured alone: without the usage store, whose own
+   * suite (test/store.e2e.test.ts) shows final days served with no upstream call at all.
+   */
+  const withoutStore = (config: Config): Config => ({ ...config, store: { url: "none" } });
+
+  async function serve(config: Config = withoutStore(demo.config)): Promise<string> {
     const server = await createServer(config);
     servers.push(server);
     return server.listen();
   }
 
   beforeAll(async () => {
-    demo = await startDemo({ USAGEGRAPH_LOG_LEVEL: "silent" }, { port: 0 });
+    demo = await startDemo({ USAGEGRAPH_LOG_LEVEL: "silent" }, { port: 0, recordRequests: true });
   });
   afterAll(async () => {
     await Promise.all(servers.map((s) => s.stop()));
@@ -133,7 +139,7 @@ describe("fewest upstream calls", () => {
     beforeAll(async () => {
       redis = await startRedis();
       const raw = JSON.parse(JSON.stringify(demo.config));
-      shared = resolveConfig({ server: raw.server, organizations: raw.organizations, cache: { url: redis.url }, log: raw.log }, {}, { demo: true });
+      shared = resolveConfig({ server: raw.server, organizations: raw.organizations, cache: { url: redis.url }, store: { url: "none" }, log: raw.log }, {}, { demo: true });
     });
     afterAll(() => redis.stop());
 

@@ -4,6 +4,7 @@ import { resolveConfig } from "../src/config/config";
 import { AceDataEmulator } from "../src/providers/acedata/acedata.emulator";
 import type { Fault } from "../src/providers/emulator/emulator-server";
 import { createServer, type UsageGraphServer } from "../src/server/server";
+import { startEmulator } from "./support/emulators";
 import { postGraphQL, utcDay } from "./support/server-harness";
 
 /** Tenancy, and the leak canary: credentials and upstream bodies never reach a response or a log. */
@@ -21,8 +22,8 @@ describe("auth, tenancy and what never leaks", () => {
   const logLines: string[] = [];
 
   beforeAll(async () => {
-    acme = await new AceDataEmulator({ token: ACME_TOKEN }).start();
-    globex = await new AceDataEmulator({ token: GLOBEX_TOKEN }).start();
+    acme = await startEmulator(AceDataEmulator, { token: ACME_TOKEN });
+    globex = await startEmulator(AceDataEmulator, { token: GLOBEX_TOKEN });
     const config = resolveConfig(
       {
         server: { host: "127.0.0.1", port: 0 },
@@ -52,11 +53,7 @@ describe("auth, tenancy and what never leaks", () => {
     server = await createServer(config, { log: pino({ level: "trace" }, sink) });
     url = await server.listen();
   });
-  afterAll(async () => {
-    await server.stop();
-    await acme.stop();
-    await globex.stop();
-  });
+  afterAll(() => server.stop());
   beforeEach(() => {
     acme.clearFaults().resetLog();
     globex.clearFaults().resetLog();

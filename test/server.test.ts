@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { ACEDATA_DEMO_TOKEN, AceDataEmulator } from "../src/providers/acedata/acedata.emulator";
 import { resolveConfig } from "../src/config/config";
 import { createServer } from "../src/server/server";
+import { startEmulator } from "./support/emulators";
 import { postGraphQL, startServer, utcDay, type RunningServer } from "./support/server-harness";
 
 const ENTRY = join(__dirname, "..", "dist", "index.js");
@@ -71,7 +72,7 @@ describe("HTTP endpoints", () => {
     expect(post.headers.get("allow")).toBe("GET, HEAD");
     const missing = await fetch(`${s.url}/nope`);
     expect(missing.status).toBe(404);
-    expect(await missing.json()).toEqual({ error: "not found", endpoints: ["/graphql", "/healthz", "/readyz", "/metrics"] });
+    expect(await missing.json()).toEqual({ error: "not found", endpoints: ["/graphql", "/healthz", "/readyz", "/metrics", "/export/usage.csv", "/", "/dashboard", "/dashboard/assets/:file"] });
   });
 
   it("echoes a well-formed x-request-id on every answer, and makes one up otherwise", async () => {
@@ -168,43 +169,39 @@ describe("the process", () => {
   });
 
   it("finishes in-flight requests on SIGTERM, then exits 0", async () => {
-    const slow = await new AceDataEmulator({ latencyMs: 1_500 }).start();
-    try {
-      const file = join(dir, "good.json");
-      writeFileSync(
-        file,
-        JSON.stringify({
-          server: { host: "127.0.0.1", port: 0 },
-          organizations: [{ id: "acme", name: "Acme", providers: { acedata: { baseUrl: slow.url, token: "${ACE}" } } }],
-        }),
-      );
-      const child = start(["--config", file], { ACE: ACEDATA_DEMO_TOKEN });
-      const { out, exit } = collect(child);
-      const url = await new Promise<string>((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`no listening line: ${out()}`)), 15_000);
-        child.stdout.on("data", () => {
-          const m = /"url":"(http:\/\/[^"]+)\/graphql"/.exec(out());
-          if (m) {
-            clearTimeout(timer);
-            resolve(m[1]!);
-          }
-        });
+    const slow = await startEmulator(AceDataEmulator, { latencyMs: 1_500 });
+    const file = join(dir, "good.json");
+    writeFileSync(
+      file,
+      JSON.stringify({
+        server: { host: "127.0.0.1", port: 0 },
+        organizations: [{ id: "acme", name: "Acme", providers: { acedata: { baseUrl: slow.url, token: "${ACE}" } } }],
+      }),
+    );
+    const child = start(["--config", file], { ACE: ACEDATA_DEMO_TOKEN });
+    const { out, exit } = collect(child);
+    const url = await new Promise<string>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no listening line: ${out()}`)), 15_000);
+      child.stdout.on("data", () => {
+        const m = /"url":"(http:\/\/[^"]+)\/graphql"/.exec(out());
+        if (m) {
+          clearTimeout(timer);
+          resolve(m[1]!);
+        }
       });
-      const inFlight = fetch(`${url}/graphql`, {
-        method: "POST",
-        headers: { "content-type": "application/json" },
-        body: JSON.stringify({ query: `{ organization(id: "acme") { usage(input: { from: "${utcDay(-3)}", to: "${utcDay(-2)}" }) { sources { state } } } }` }),
-      });
-      await new Promise((r) => setTimeout(r, 300));
-      child.kill("SIGTERM");
-      const res = await inFlight;
-      expect(res.status).toBe(200);
-      expect((await res.json()).data.organization.usage.sources).toEqual([{ state: "OK" }]);
-      expect(await exit).toBe(0);
-      expect(out()).not.toContain(ACEDATA_DEMO_TOKEN);
-      await expect(fetch(`${url}/healthz`)).rejects.toThrow();
-    } finally {
-      await slow.stop();
-    }
+    });
+    const inFlight = fetch(`${url}/graphql`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ query: `{ organization(id: "acme") { usage(input: { from: "${utcDay(-3)}", to: "${utcDay(-2)}" }) { sources { state } } } }` }),
+    });
+    await new Promise((r) => setTimeout(r, 300));
+    child.kill("SIGTERM");
+    const res = await inFlight;
+    expect(res.status).toBe(200);
+    expect((await res.json()).data.organization.usage.sources).toEqual([{ state: "OK" }]);
+    expect(await exit).toBe(0);
+    expect(out()).not.toContain(ACEDATA_DEMO_TOKEN);
+    await expect(fetch(`${url}/healthz`)).rejects.toThrow();
   });
 });

@@ -55,8 +55,9 @@ describe("usage input validation", () => {
     expect(res.body.data.organization.usage.sources).toEqual([{ provider: "ACEDATA", state: "OK" }]);
   });
 
-  it("answers null for an organization that does not exist", async () => {
+  it("answers null for an organization that does not exist, with an error naming the known ones (no auth)", async () => {
     const res = await s.gql(`{ organization(id: "nope") { id } }`);
-    expect(res.body).toEqual({ data: { organization: null } });
+    expect(res.body.data).toEqual({ organization: null });
+    expect(res.body.errors![0]!.message).toBe('There is no organization "nope". Known organizations: "demo".');
   });
 });

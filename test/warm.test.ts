@@ -17,7 +17,7 @@ describe("npm run warm", () => {
   const calls = () => [...demo.emulators.values()].reduce((n, e) => n + e.requests.length, 0);
 
   beforeAll(async () => {
-    demo = await startDemo({ USAGEGRAPH_LOG_LEVEL: "silent" }, { port: 0 });
+    demo = await startDemo({ USAGEGRAPH_LOG_LEVEL: "silent" }, { port: 0, recordRequests: true });
     redis = await startRedis();
     configFile = join(mkdtempSync(join(tmpdir(), "usagegraph-warm-")), "config.json");
     writeFileSync(configFile, JSON.stringify({ organizations: demo.config.organizations, cache: { url: redis.url } }));

@@ -4,7 +4,7 @@ import { addDays, eachDay, todayIn, type DateRange } from "../common/dates";
 import { LoaderRegistry } from "../common/loaders";
 import { createLogger } from "../common/logger";
 import { ConfigError, loadConfigFile, type Config } from "../config/config";
-import { startDemo, type Demo } from "../demo";
+import type { Demo } from "../demo";
 import type { CallContext, DimensionKey, Provider } from "../providers/provider";
 import { createRuntime } from "../runtime";
 
@@ -33,6 +33,8 @@ async function main(): Promise<number> {
   let demo: Demo | undefined;
   let config: Config | null = loadConfigFile(argv, process.env);
   if (!config) {
+    // Loaded only without a config, as in src/index.ts: warming real providers loads no emulator.
+    const { startDemo } = require("../demo") as typeof import("../demo");
     demo = await startDemo(process.env, { port: 0 });
     config = demo.config;
   }

@@ -55,6 +55,19 @@ export class ForbiddenError extends UsageGraphError {
 }
 
 /**
+ * An organization id that does not exist, told only to a caller who may read every organization
+ * (no auth). The field answers null beside it; the rest of the response stands (no HTTP 400).
+ */
+export class UnknownOrganizationError extends UsageGraphError {
+  readonly code = ErrorCode.BAD_USER_INPUT;
+  constructor(id: string, known: readonly string[]) {
+    const shown = known.slice(0, 20).map((k) => `"${k}"`).join(", ");
+    const more = known.length > 20 ? ` and ${known.length - 20} more (Query.organizations lists them)` : "";
+    super(`There is no organization "${id}". Known organizations: ${shown}${more}.`, { extensions: { code: ErrorCode.BAD_USER_INPUT } });
+  }
+}
+
+/**
  * A provider call that failed. The message is written by usagegraph, never copied from the upstream
  * body, so it is safe to show; `status` and `detail` are for logs only and never reach a client.
  */

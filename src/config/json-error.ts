@@ -35,7 +35,7 @@ function errorOffset(text: string, message: string): number {
 /** V8's message without where it happened (we say that) or a copy of the text (which could hold a secret). */
 function reason(message: string): string {
   return message
-    .replace(/, ".*" is not valid JSON$/s, "")
+    .replace(/, (?:\.\.\.)?".*is not valid JSON$/s, "")
     .replace(/ at position \d+.*$/s, "")
     .replace(/ in JSON$/, "")
     .replace(/\s*\(line \d+ column \d+\)/, "")

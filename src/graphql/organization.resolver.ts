@@ -4,8 +4,15 @@ import type { RequestContext } from "../context";
 import { Organization } from "./organization.type";
 import { UsageRecord } from "./record.union";
 import { RecordsInput, UsageInput } from "./usage.input";
-import { reportIssues, toRecordsQuery, toUsageQuery } from "./usage.mapping";
+import { reportIssues, toRecordsQuery } from "./usage.mapping";
+import { parseUsageInput } from "./usage.parse";
 import { UsageReport } from "./usage.type";
+
+/**
+ * `UsageInput` is checked by parseUsageInput in the resolver, the parser GET /export/usage.csv
+ * uses too, rather than by the schema-wide validateFn: one parser, one set of messages.
+ */
+const PARSED_BY_RESOLVER = { validateFn: () => undefined };
 
 /** `organization(id)` and federation `_entities` alike: through the request's organization loader. */
 export async function loadOrganization(ctx: RequestContext, id: string): Promise<Organization | null> {
@@ -21,14 +28,17 @@ export class OrganizationResolver {
   }
 
   @Query(() => Organization, { nullable: true })
-  organization(@Arg("id", () => ID) id: string, @Ctx() ctx: RequestContext): Promise<Organization | null> {
-    return loadOrganization(ctx, id);
+  async organization(@Arg("id", () => ID) id: string, @Ctx() ctx: RequestContext): Promise<Organization | null> {
+    const org = await loadOrganization(ctx, id);
+    if (!org) throw ctx.services.organizations.unknown(ctx.principal, id);
+    return org;
   }
 
   @FieldResolver(() => UsageReport, { description: "Normalized usage over all providers asked for." })
-  async usage(@Root() org: Organization, @Arg("input") input: UsageInput, @Ctx() ctx: RequestContext, @Info() info: GraphQLResolveInfo): Promise<UsageReport> {
+  async usage(@Root() org: Organization, @Arg("input", PARSED_BY_RESOLVER) input: UsageInput, @Ctx() ctx: RequestContext, @Info() info: GraphQLResolveInfo): Promise<UsageReport> {
     const runtime = ctx.services.organizations.runtime(ctx.principal, org.id);
-    const { issues, ...report } = await ctx.services.usage.report(runtime, toUsageQuery(input), ctx);
+    const query = await parseUsageInput(input);
+    const { issues, ...report } = await ctx.services.usage.report(runtime, query, ctx);
     reportIssues(ctx, issues, info);
     return report;
   }

@@ -11,6 +11,7 @@ import {
 } from "class-validator";
 import { Field, InputType } from "type-graphql";
 import { daysInRange } from "../common/dates";
+import { nearest } from "../common/suggest";
 import { ALL_METRIC_KEYS } from "../providers/registry";
 import { DIMENSION_KEYS, type DimensionKey } from "../providers/provider";
 import { Granularity, ProviderId } from "./enums";
@@ -18,9 +19,18 @@ import { DateScalar } from "../common/scalars";
 
 export const MAX_RANGE_DAYS = 366;
 
-/** The values of a list argument that are not among the known ones, for error messages. */
-function unknown(values: unknown, known: readonly string[]): string {
-  return (Array.isArray(values) ? values : [values]).filter((v) => !known.includes(v)).map(String).join(", ");
+/**
+ * The values of a list argument that are not among the known ones, each with the nearest known
+ * key when one is close: `metrics: acedata.calls is not a metric key (did you mean `acedata.credits`?); known keys: …`.
+ */
+function unknownKeys(field: string, kind: string, values: unknown, known: readonly string[]): string {
+  const described = (Array.isArray(values) ? values : [values])
+    .filter((v) => !known.includes(v))
+    .map((v) => {
+      const hint = nearest(String(v), known);
+      return `${String(v)} is not a ${kind} key${hint ? ` (did you mean \`${hint}\`?)` : ""}`;
+    });
+  return `${field}: ${described.join(", ")}; known keys: ${known.join(", ")}`;
 }
 
 /** `to` on or after `from`, and the range at most MAX_RANGE_DAYS days long. */
@@ -83,13 +93,13 @@ export class UsageInput {
   @Field(() => [String], { nullable: true, description: 'Metric keys such as "acedata.credits". Default: all.' })
   @IsOptional()
   @ArrayMaxSize(50)
-  @IsIn(ALL_METRIC_KEYS, { each: true, message: (a) => `metrics: ${unknown(a.value, ALL_METRIC_KEYS)} is not a metric key; known keys: ${ALL_METRIC_KEYS.join(", ")}` })
+  @IsIn(ALL_METRIC_KEYS, { each: true, message: (a) => unknownKeys("metrics", "metric", a.value, ALL_METRIC_KEYS) })
   metrics?: string[];
 
   @Field(() => [String], { nullable: true, description: `Dimension keys: ${DIMENSION_KEYS.join(", ")}.` })
   @IsOptional()
   @ArrayMaxSize(DIMENSION_KEYS.length)
-  @IsIn(DIMENSION_KEYS, { each: true, message: (a) => `groupBy: ${unknown(a.value, DIMENSION_KEYS)} is not a dimension key; known keys: ${DIMENSION_KEYS.join(", ")}` })
+  @IsIn(DIMENSION_KEYS, { each: true, message: (a) => unknownKeys("groupBy", "dimension", a.value, DIMENSION_KEYS) })
   groupBy?: DimensionKey[];
 
   @Field(() => [DimensionFilter], { nullable: true })

@@ -96,6 +96,9 @@ export class SourceStatus {
 
   @Field(() => Int, { description: "Upstream answers served from cache or shared with a concurrent identical call." })
   cachedResponses!: number;
+
+  @Field(() => Int, { description: "Days of this report served from the usage store (final days it already holds)." })
+  storedDays!: number;
 }
 
 @ObjectType({ description: "Normalized usage over all providers asked for." })

@@ -1,6 +1,6 @@
 import DataLoader from "dataloader";
 import { canSee, type Principal } from "../auth/api-keys";
-import { ForbiddenError } from "../common/errors";
+import { ForbiddenError, UnknownOrganizationError, type UsageGraphError } from "../common/errors";
 import type { LoaderRegistry } from "../common/loaders";
 import type { OrganizationRegistry, OrganizationRuntime } from "./organization.registry";
 
@@ -32,6 +32,16 @@ export class OrganizationService {
         }),
       ),
     );
+  }
+
+  /**
+   * Why `id` could not be loaded when the loader found nothing. A caller who may read everything
+   * (no auth: demo mode or a loopback server) is told the ids that exist; a key is told FORBIDDEN,
+   * as for an organization it may not read, so that unknown and forbidden stay indistinguishable.
+   */
+  unknown(principal: Principal, id: string): UsageGraphError {
+    if (principal.organizations !== "all") return new ForbiddenError(`You may not read organization "${id}".`);
+    return new UnknownOrganizationError(id, this.registry.all().map((o) => o.id));
   }
 
   /** The runtime (providers) of an organization the caller was already allowed to load. */

@@ -3,16 +3,19 @@ import { adverityModule } from "./adverity/adverity.provider";
 import { aiStudioModule } from "./aiStudio/aiStudio.provider";
 import { jiandaoyunModule } from "./jiandaoyun/jiandaoyun.provider";
 import { pipefyModule } from "./pipefy/pipefy.provider";
-import type { ProviderModule } from "./module";
+import { defineProvider, type ProviderModule } from "./module";
 import type { ProviderKey } from "./provider";
 
-/** Every provider usagegraph knows, in the order reports list them. One line per provider. */
+/**
+ * Every provider usagegraph knows, in the order reports list them. One line per provider. No
+ * emulator is reachable from here: those are in `demo-registry.ts`, for demo mode and tests only.
+ */
 export const PROVIDER_MODULES: readonly ProviderModule[] = [
-  jiandaoyunModule as unknown as ProviderModule,
-  acedataModule as unknown as ProviderModule,
-  aiStudioModule as unknown as ProviderModule,
-  pipefyModule as unknown as ProviderModule,
-  adverityModule as unknown as ProviderModule,
+  defineProvider(jiandaoyunModule),
+  defineProvider(acedataModule),
+  defineProvider(aiStudioModule),
+  defineProvider(pipefyModule),
+  defineProvider(adverityModule),
 ];
 
 export const MODULES_BY_KEY: ReadonlyMap<ProviderKey, ProviderModule> = new Map(PROVIDER_MODULES.map((m) => [m.catalog.key, m]));

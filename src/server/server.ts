@@ -8,9 +8,12 @@ import type { Config } from "../config/config";
 import type { RequestContext } from "../context";
 import type { UpstreamCache } from "../providers/http/cache";
 import type { QueueRegistry } from "../providers/http/queue";
+import { buildUsageGraphSchema } from "../graphql/schema";
 import { createRuntime } from "../runtime";
 import { createApollo } from "./apollo";
 import { createHttpApp } from "./http";
+import { dashboardRoutes } from "./routes/dashboard";
+import { exportRoute } from "./routes/export";
 import { graphqlRoute } from "./routes/graphql";
 import { healthRoutes } from "./routes/health";
 import { metricsRoute } from "./routes/metrics";
@@ -51,6 +54,8 @@ export async function createServer(config: Config, options: ServerOptions = {}):
     await app.register(graphqlRoute, { apollo, services: runtime.services, authenticate, log, metrics: runtime.metrics });
     await app.register(healthRoutes, { runtime });
     await app.register(metricsRoute, { metrics: runtime.metrics });
+    await app.register(exportRoute, { services: runtime.services, authenticate, log });
+    await app.register(dashboardRoutes, { authRequired: authenticator !== null, schema: (await buildUsageGraphSchema()).schema });
     await app.ready();
   } catch (error) {
     await (apollo ? apollo.stop() : app.close());
@@ -65,7 +70,12 @@ export async function createServer(config: Config, options: ServerOptions = {}):
     queues: runtime.queues,
     log,
     async listen() {
-      await app.listen({ port: config.server.port, host: config.server.host });
+      try {
+        await app.listen({ port: config.server.port, host: config.server.host });
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code === "EADDRINUSE") throw new Error(portInUse(config));
+        throw error;
+      }
       const { port } = app.server.address() as AddressInfo;
       const host = config.server.host.includes(":") ? `[${config.server.host}]` : config.server.host;
       return `http://${host}:${port}`;
@@ -78,4 +88,13 @@ export async function createServer(config: Config, options: ServerOptions = {}):
       }
     },
   };
+}
+
+/** What a newcomer whose port is taken (another usagegraph, say) can do about it. */
+export function portInUse(config: Config): string {
+  const { host, port } = config.server;
+  const where = `port ${port} on ${host} is already in use by another process`;
+  return config.demo
+    ? `${where}: start on another port with the PORT variable, e.g. PORT=${port + 1} npm start`
+    : `${where}: set server.port in the config file, or the PORT variable (PORT=${port + 1} npm start), to a free port`;
 }

@@ -103,6 +103,8 @@ export interface SourceOutcome {
   upstreamRequests: number;
   /** Upstream answers served from cache or shared with a concurrent identical call. */
   cachedResponses: number;
+  /** Days of this answer served from the usage store. */
+  storedDays: number;
 }
 
 /** A provider failure or partial answer, to be shown beside the data (GraphQL `errors`). */

@@ -19,7 +19,10 @@ import {
   type ProviderQuery,
   type ProviderResult,
 } from "../providers/provider";
+import type { UsageStore } from "../store/store";
+import { wholeRangeOutOfRetention } from "./out-of-retention";
 import { round, rollUp, seriesTotal } from "./rollup";
+import { StoredFetch } from "./stored-fetch";
 import {
   Granularity,
   SourceState,
@@ -57,7 +60,12 @@ interface ProviderRun {
  * turns observations into series and rolls them up. It knows providers only through `Provider`.
  */
 export class UsageService {
-  constructor(private readonly options: { deadlineMs: number; now: () => number }) {}
+  /** Null without a store: every report goes upstream (through the cache). */
+  private readonly stored: StoredFetch | null;
+
+  constructor(private readonly options: { deadlineMs: number; now: () => number; store?: UsageStore; log?: Logger }) {
+    this.stored = options.store && options.store.kind !== "none" && options.log ? new StoredFetch(options.store, options.log) : null;
+  }
 
   async report(org: OrganizationRuntime, input: UsageQuery, scope: ServiceScope): Promise<UsageReport> {
     const timeZone = input.timeZone ?? "UTC";
@@ -133,11 +141,11 @@ export class UsageService {
       return await Promise.all(
         ordered.map(async ({ catalog }) => {
           const provider = org.providers.get(catalog.key);
-          if (!provider) return { catalog, source: outcome(catalog.id, SourceState.NOT_CONFIGURED, { upstreamRequests: 0, cachedResponses: 0 }, null), issues: [] };
+          if (!provider) return { catalog, source: outcome(catalog.id, SourceState.NOT_CONFIGURED, { upstreamRequests: 0, cachedResponses: 0 }, null, 0), issues: [] };
           const query = plan(catalog);
           const stats: CallStats = { upstreamRequests: 0, cachedResponses: 0 };
-          if (!query) return { catalog, result: undefined, source: outcome(catalog.id, SourceState.OK, stats, null), issues: [] };
-          return this.runOne(provider, query, { deadline, signal, stats, loaders: scope.loaders, log: scope.log.child({ organization: org.id, provider: catalog.key }), now: this.options.now });
+          if (!query) return { catalog, result: undefined, source: outcome(catalog.id, SourceState.OK, stats, null, 0), issues: [] };
+          return this.runOne(org.id, provider, query, { deadline, signal, stats, loaders: scope.loaders, log: scope.log.child({ organization: org.id, provider: catalog.key }), now: this.options.now });
         }),
       );
     } finally {
@@ -145,14 +153,21 @@ export class UsageService {
     }
   }
 
-  private async runOne(provider: Provider, query: ProviderQuery, call: CallContext): Promise<ProviderRun> {
+  private async runOne(organization: string, provider: Provider, query: ProviderQuery, call: CallContext): Promise<ProviderRun> {
     const { catalog } = provider;
     try {
-      const result = await provider.fetch(query, call);
+      // Native records are the vendor's rows as it sends them: never from the store.
+      const result = this.stored && !query.records ? await this.stored.fetch(organization, provider, query, call) : { ...(await provider.fetch(query, call)), storedDays: 0 };
       const issue = result.issues[0];
-      const source = outcome(catalog.id, issue ? SourceState.PARTIAL : SourceState.OK, call.stats, result.finalizedThrough);
+      const source = outcome(catalog.id, issue ? SourceState.PARTIAL : SourceState.OK, call.stats, result.finalizedThrough, result.storedDays);
       if (issue) source.error = { code: issue.code, message: issue.message, retryAfterSeconds: issue.retryAfterSeconds ?? null };
       const issues = result.issues.map((i) => ({ provider: catalog.id, code: i.code, message: i.message, retryAfterSeconds: i.retryAfterSeconds }));
+      // Nothing at all because no day asked is one the provider serves: a FAILED source that says so.
+      const outOfRetention = wholeRangeOutOfRetention(catalog, query.range, result);
+      if (outOfRetention) {
+        Object.assign(source, { state: SourceState.FAILED, error: { code: ErrorCode.OUT_OF_RETENTION, message: outOfRetention, retryAfterSeconds: null } });
+        return { catalog, source, issues: [{ provider: catalog.id, code: ErrorCode.OUT_OF_RETENTION, message: outOfRetention }] };
+      }
       return { catalog, result, source, issues };
     } catch (error) {
       let code: UpstreamErrorCode | ErrorCode.INTERNAL_SERVER_ERROR = ErrorCode.INTERNAL_SERVER_ERROR;
@@ -167,16 +182,16 @@ export class UsageService {
         // Our own bug: the client sees a generic message; the log has the error's name and message only.
         call.log.error({ err: { name: (error as Error)?.name, message: String((error as Error)?.message).slice(0, 200) } }, "provider crashed");
       }
-      const source = outcome(catalog.id, SourceState.FAILED, call.stats, null);
+      const source = outcome(catalog.id, SourceState.FAILED, call.stats, null, 0);
       source.error = { code, message, retryAfterSeconds: retryAfterSeconds ?? null };
       return { catalog, source, issues: [{ provider: catalog.id, code, message, retryAfterSeconds }] };
     }
   }
 }
 
-function outcome(provider: ProviderId, state: SourceState, stats: CallStats, finalizedThrough: string | null): SourceOutcome {
+function outcome(provider: ProviderId, state: SourceState, stats: CallStats, finalizedThrough: string | null, storedDays: number): SourceOutcome {
   // Read the counters now: they are exact for this report once its provider call has settled.
-  return { provider, state, error: null, finalizedThrough, upstreamRequests: stats.upstreamRequests, cachedResponses: stats.cachedResponses };
+  return { provider, state, error: null, finalizedThrough, upstreamRequests: stats.upstreamRequests, cachedResponses: stats.cachedResponses, storedDays };
 }
 
 function sourcesOf(runs: readonly ProviderRun[]): SourcesAnswer {

@@ -23,7 +23,7 @@ export async function startServer(options: { config?: Config; env?: NodeJS.Proce
   let demo: Demo | undefined;
   let config = options.config;
   if (!config) {
-    demo = await startDemo({ USAGEGRAPH_LOG_LEVEL: process.env.USAGEGRAPH_LOG_LEVEL, ...options.env }, { port: 0 });
+    demo = await startDemo({ USAGEGRAPH_LOG_LEVEL: process.env.USAGEGRAPH_LOG_LEVEL, ...options.env }, { port: 0, recordRequests: true });
     config = demo.config;
     if (options.mutate) {
       const raw = JSON.parse(JSON.stringify(config));

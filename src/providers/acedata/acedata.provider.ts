@@ -6,7 +6,6 @@ import type { ProviderModule } from "../module";
 import type { CallContext, Provider, ProviderDeps, ProviderQuery, ProviderResult, SourceIssue } from "../provider";
 import { ACEDATA_CATALOG } from "./acedata.catalog";
 import { AceDataDataSource } from "./acedata.datasource";
-import { ACEDATA_DEMO_TOKEN, AceDataEmulator } from "./acedata.emulator";
 import { namedApis, toObservations, toRecords } from "./acedata.normalize";
 import { AceDataApiUsage } from "./acedata.record";
 import { AceDataSettings } from "./acedata.settings";
@@ -100,11 +99,4 @@ export const acedataModule: ProviderModule<AceDataSettings> = {
   secretFields: ["token"],
   recordTypes: [AceDataApiUsage],
   create: (settings, deps) => new AceDataProvider(settings, deps),
-  startEmulator: (options) => new AceDataEmulator(options).start(),
-  demoSettings: (url) => ({ baseUrl: url, token: ACEDATA_DEMO_TOKEN }),
-  errorSamples: {
-    authFailure: { status: 401, body: { error: { code: "invalid_token", message: "Invalid token." }, trace_id: "t-401" } },
-    badParameter: { status: 400, body: { error: { code: "invalid_parameter", message: "created_at_from is invalid" }, trace_id: "t-400" } },
-    rateLimited: { status: 429, body: { error: { code: "too_many_requests", message: "Rate limit exceeded." }, trace_id: "t-429" } },
-  },
 };

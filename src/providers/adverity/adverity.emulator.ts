@@ -82,8 +82,6 @@ export class AdverityEmulator extends EmulatorServer {
   readonly unlistedDays = new Set<string>();
   private readonly tokenKeys: readonly string[];
   private readonly bearerKeys: readonly string[];
-  /** When each handled request was answered, to find requests that overlapped it. */
-  private readonly answeredAt = new WeakMap<RecordedRequest, number>();
 
   constructor(options: AdverityEmulatorOptions = {}) {
     super(options);
@@ -135,10 +133,8 @@ export class AdverityEmulator extends EmulatorServer {
   }
 
   protected handle(req: RecordedRequest): EmulatorResponse {
-    const overlapped = this.requests.some((other) => other !== req && other.at <= req.at && (this.answeredAt.get(other) ?? 0) > req.at);
-    const answer = overlapped ? this.throttled() : this.answer(req);
-    this.answeredAt.set(req, Date.now());
-    return answer;
+    // Judged at arrival, as the vendor's task queue would: another request was still being answered.
+    return req.concurrent > 0 ? this.throttled() : this.answer(req);
   }
 
   private throttled(): EmulatorResponse {

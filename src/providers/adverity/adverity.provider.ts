@@ -6,7 +6,6 @@ import type { ProviderModule } from "../module";
 import type { CallContext, DimensionKey, Provider, ProviderDeps, ProviderQuery, ProviderResult, SourceIssue } from "../provider";
 import { ADVERITY_CATALOG } from "./adverity.catalog";
 import { AdverityDataSource } from "./adverity.datasource";
-import { ADVERITY_DEMO_KEY, AdverityEmulator } from "./adverity.emulator";
 import { isWholeMonths, NO_DATASTREAM, select, toObservations, toRecords } from "./adverity.normalize";
 import { AdverityRowUsage } from "./adverity.record";
 import { AdveritySettings } from "./adverity.settings";
@@ -106,11 +105,4 @@ export const adverityModule: ProviderModule<AdveritySettings> = {
   secretFields: ["apiKey"],
   recordTypes: [AdverityRowUsage],
   create: (settings, deps) => new AdverityProvider(settings, deps),
-  startEmulator: (options) => new AdverityEmulator(options).start(),
-  demoSettings: (url) => ({ baseUrl: url, apiKey: ADVERITY_DEMO_KEY, authScheme: "Token" }),
-  errorSamples: {
-    authFailure: { status: 401, body: { detail: "Invalid token." } },
-    badParameter: { status: 400, body: { detail: "date_from: Enter a valid date." } },
-    rateLimited: { status: 429, body: { detail: "Request was throttled." } },
-  },
 };

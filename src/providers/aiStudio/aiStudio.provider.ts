@@ -6,11 +6,10 @@ import type { ProviderModule } from "../module";
 import type { CallContext, Provider, ProviderDeps, ProviderQuery, ProviderResult, SourceIssue } from "../provider";
 import { AI_STUDIO_CATALOG } from "./aiStudio.catalog";
 import { AiStudioDataSource } from "./aiStudio.datasource";
-import { AI_STUDIO_DEMO_KEY, AiStudioEmulator } from "./aiStudio.emulator";
 import { toObservations, toRecords, unheldDays } from "./aiStudio.normalize";
 import { AiStudioUsage } from "./aiStudio.record";
 import { AiStudioSettings } from "./aiStudio.settings";
-import { errorBody, MAX_DAYS_PER_CALL, totalsDisagreeing, type AiStudioUsageBody } from "./aiStudio.wire";
+import { MAX_DAYS_PER_CALL, totalsDisagreeing, type AiStudioUsageBody } from "./aiStudio.wire";
 
 export class AiStudioProvider implements Provider {
   readonly catalog = AI_STUDIO_CATALOG;
@@ -99,12 +98,4 @@ export const aiStudioModule: ProviderModule<AiStudioSettings> = {
   secretFields: ["apiKey"],
   recordTypes: [AiStudioUsage],
   create: (settings, deps) => new AiStudioProvider(settings, deps),
-  startEmulator: (options) => new AiStudioEmulator(options).start(),
-  demoSettings: (url) => ({ baseUrl: url, apiKey: AI_STUDIO_DEMO_KEY }),
-  // The assumed envelope (aiStudio.wire.ts): the vendor document shows none.
-  errorSamples: {
-    authFailure: { status: 401, body: errorBody("unauthorized", "Missing or invalid API key.") },
-    badParameter: { status: 400, body: errorBody("invalid_parameter", "start_date and end_date are required, as yyyy-MM-dd.") },
-    rateLimited: { status: 429, body: errorBody("rate_limited", "Too many requests.") },
-  },
 };

@@ -15,6 +15,8 @@ export interface RecordedRequest {
   body: unknown;
   /** Arrival time, epoch ms. */
   at: number;
+  /** Requests this emulator had received and not yet answered when this one arrived. */
+  concurrent: number;
   status?: number;
 }
 
@@ -61,11 +63,22 @@ export interface EmulatorOptions {
   latencyMs?: number;
   /** Clock, injectable for tests. */
   now?: () => number;
+  /**
+   * Keeps every request in `requests`, for tests and the benchmark that count and inspect them.
+   * Off by default: a long-running demo would otherwise hold every request it ever served.
+   */
+  recordRequests?: boolean;
+  /**
+   * For a vendor that documents a request rate (Jiandaoyun): the rate the emulator enforces
+   * instead of the documented one. Tests that are not about pacing raise it, together with the
+   * client's `rateLimit`, so that they do not wait on the vendor's clock.
+   */
+  requestsPerSecond?: number;
 }
 
 /**
- * A loopback HTTP server that plays a vendor. It keeps a log of every request, answers with
- * deterministic data, and takes fault knobs so tests can make the vendor misbehave on purpose.
+ * A loopback HTTP server that plays a vendor. It answers with deterministic data, keeps a log of
+ * the requests when asked to, and takes fault knobs so tests can make the vendor misbehave on purpose.
  */
 export abstract class EmulatorServer implements EmulatorHandle {
   /**
@@ -76,17 +89,29 @@ export abstract class EmulatorServer implements EmulatorHandle {
 
   /** Which vendor contract this emulator plays. */
   abstract readonly contract: EmulatedContract;
-  readonly requests: RecordedRequest[] = [];
   latencyMs: number;
   protected readonly now: () => number;
   private server?: Server;
   private faults: Array<{ fault: Fault; remaining: number }> = [];
   private readonly hanging = new Set<ServerResponse>();
+  /** The request log; undefined when the emulator does not record (demo mode). */
+  private readonly log?: RecordedRequest[];
+  /** Requests received and not answered yet: what `RecordedRequest.concurrent` counts. */
+  private readonly unanswered = new Set<RecordedRequest>();
 
   constructor(options: EmulatorOptions = {}) {
     this.latencyMs = options.latencyMs ?? 0;
     this.now = options.now ?? Date.now;
     this.port = options.port ?? 0;
+    if (options.recordRequests) this.log = [];
+  }
+
+  /** Every request since the last resetLog(), in arrival order. Only with `recordRequests`. */
+  get requests(): readonly RecordedRequest[] {
+    // Thrown rather than an empty list: a test asserting that nothing was called must not pass
+    // because nothing was recorded.
+    if (!this.log) throw new Error(`the ${this.contract} emulator does not record its requests: start it with recordRequests: true`);
+    return this.log;
   }
 
   private port: number;
@@ -112,7 +137,7 @@ export abstract class EmulatorServer implements EmulatorHandle {
 
   /** Clears the request log. */
   resetLog(): this {
-    this.requests.length = 0;
+    if (this.log) this.log.length = 0;
     return this;
   }
 
@@ -129,6 +154,7 @@ export abstract class EmulatorServer implements EmulatorHandle {
   async stop(): Promise<void> {
     for (const res of this.hanging) res.destroy();
     this.hanging.clear();
+    this.unanswered.clear();
     const server = this.server;
     if (!server) return;
     server.closeAllConnections();
@@ -148,14 +174,18 @@ export abstract class EmulatorServer implements EmulatorHandle {
       headers: req.headers,
       body: raw ? safeJson(raw) : undefined,
       at: Date.now(),
+      concurrent: this.unanswered.size,
     };
-    this.requests.push(recorded);
+    this.unanswered.add(recorded);
+    this.log?.push(recorded);
     if (this.latencyMs > 0) await new Promise((r) => setTimeout(r, this.latencyMs));
 
     const fault = this.takeFault();
     if (fault) {
       switch (fault.kind) {
         case "hang":
+          // Never answered: counted out at once, so that one hang does not make every later request concurrent.
+          this.unanswered.delete(recorded);
           this.observe(recorded, 0, undefined, "a hanging upstream (injected)");
           this.hanging.add(res);
           res.on("close", () => this.hanging.delete(res));
@@ -195,6 +225,7 @@ export abstract class EmulatorServer implements EmulatorHandle {
   }
 
   private sendRaw(res: ServerResponse, recorded: RecordedRequest, status: number, contentType: string, text: string, offContract?: string, headers?: Record<string, string>): void {
+    this.unanswered.delete(recorded);
     recorded.status = status;
     this.observe(recorded, status, text, offContract);
     res.writeHead(status, { "content-type": contentType, ...headers });
@@ -209,6 +240,7 @@ export abstract class EmulatorServer implements EmulatorHandle {
   private async drip(res: ServerResponse, recorded: RecordedRequest, intervalMs: number): Promise<void> {
     const answer = await this.handle(recorded);
     const text = typeof answer.body === "string" ? answer.body : JSON.stringify(answer.body);
+    this.unanswered.delete(recorded);
     recorded.status = answer.status;
     this.observe(recorded, answer.status, text, "drip-fed (injected)");
     this.hanging.add(res);
@@ -224,6 +256,7 @@ export abstract class EmulatorServer implements EmulatorHandle {
 
   /** A JSON array of zeros `bytes` long, streamed in 64 KiB chunks: valid JSON, far too large. */
   private async oversized(res: ServerResponse, recorded: RecordedRequest, bytes: number): Promise<void> {
+    this.unanswered.delete(recorded);
     recorded.status = 200;
     this.observe(recorded, 200, undefined, "an oversized body (injected)");
     res.writeHead(200, { "content-type": "application/json" });

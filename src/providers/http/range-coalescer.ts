@@ -143,8 +143,8 @@ export class RangeCoalescer<F, R> {
   private enqueue(pending: Pending<F>): void {
     this.pending.push(pending);
     clearTimeout(this.quietTimer);
-    this.quietTimer = setTimeout(() => this.flush(), this.options.quietMs ?? 10);
-    this.maxTimer ??= setTimeout(() => this.flush(), this.options.maxWaitMs ?? 50);
+    this.quietTimer = setTimeout(() => this.flush(), this.options.quietMs ?? 25);
+    this.maxTimer ??= setTimeout(() => this.flush(), this.options.maxWaitMs ?? 250);
   }
 
   private flush(): void {

@@ -4,7 +4,7 @@ import { bearerToken, EmulatorServer, seeded, type EmulatorOptions, type Emulato
 export const JIANDAOYUN_DEMO_KEY = "demo-jiandaoyun-key";
 
 /** The documented limit of this API: 1 request per second per key. */
-const MIN_INTERVAL_MS = 1_000;
+const REQUESTS_PER_SECOND = 1;
 
 /** The document: "the API supports querying data from the last 180 days only". */
 const DAYS_BACK = 180;
@@ -38,12 +38,14 @@ export class JiandaoyunEmulator extends EmulatorServer {
   violations = 0;
   usageStatsEnabled: boolean;
   private readonly apiKey: string;
+  private readonly minIntervalMs: number;
   private readonly lastAccepted = new Map<string, number>();
 
   constructor(options: JiandaoyunEmulatorOptions = {}) {
     super(options);
     this.apiKey = options.apiKey ?? JIANDAOYUN_DEMO_KEY;
     this.usageStatsEnabled = options.usageStatsEnabled ?? true;
+    this.minIntervalMs = 1000 / (options.requestsPerSecond ?? REQUESTS_PER_SECOND);
   }
 
   /** Today in UTC+8, by the emulator's clock. */
@@ -79,9 +81,9 @@ export class JiandaoyunEmulator extends EmulatorServer {
     const key = bearerToken(req);
     if (key !== this.apiKey) return vendorError(CODE.BAD_KEY, "Invalid API key.");
 
-    // Judged at arrival: a request less than 1 s after the last accepted one with this key is refused.
+    // Judged at arrival: a request less than an interval (1 s) after the last accepted one with this key is refused.
     const last = this.lastAccepted.get(key);
-    if (last !== undefined && req.at - last < MIN_INTERVAL_MS) {
+    if (last !== undefined && req.at - last < this.minIntervalMs) {
       this.violations++;
       return vendorError(CODE.KEY_FREQUENCY_LIMIT, "Request frequency of the API key exceeds the limit.");
     }

@@ -5,11 +5,10 @@ import type { ProviderModule } from "../module";
 import type { CallContext, Provider, ProviderDeps, ProviderQuery, ProviderResult, SourceIssue } from "../provider";
 import { JIANDAOYUN_CATALOG, RETENTION_DAYS } from "./jiandaoyun.catalog";
 import { JiandaoyunDataSource } from "./jiandaoyun.datasource";
-import { JIANDAOYUN_DEMO_KEY, JiandaoyunEmulator } from "./jiandaoyun.emulator";
 import { toObservations, toRecords } from "./jiandaoyun.normalize";
 import { JiandaoyunResourceUsage } from "./jiandaoyun.record";
 import { JiandaoyunSettings } from "./jiandaoyun.settings";
-import { allZero, VendorCode, type OverviewBody } from "./jiandaoyun.wire";
+import { allZero, type OverviewBody } from "./jiandaoyun.wire";
 
 export class JiandaoyunProvider implements Provider {
   readonly catalog = JIANDAOYUN_CATALOG;
@@ -107,11 +106,4 @@ export const jiandaoyunModule: ProviderModule<JiandaoyunSettings> = {
   secretFields: ["apiKey"],
   recordTypes: [JiandaoyunResourceUsage],
   create: (settings, deps) => new JiandaoyunProvider(settings, deps),
-  startEmulator: (options) => new JiandaoyunEmulator(options).start(),
-  demoSettings: (url) => ({ baseUrl: url, apiKey: JIANDAOYUN_DEMO_KEY }),
-  errorSamples: {
-    authFailure: { status: 400, body: { code: VendorCode.BAD_KEY, msg: "Invalid API key." } },
-    badParameter: { status: 400, body: { code: VendorCode.BAD_PARAMETER, msg: "Invalid request parameter." } },
-    rateLimited: { status: 400, body: { code: VendorCode.KEY_FREQUENCY_LIMIT, msg: "Request frequency of the API key exceeds the limit." } },
-  },
 };

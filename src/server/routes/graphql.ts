@@ -55,7 +55,7 @@ export const graphqlRoute: FastifyPluginAsync<GraphQLRouteOptions> = async (app,
 };
 
 /** Fires when the client goes away before its response is complete: upstream work stops with it. */
-function disconnectSignal(res: ServerResponse): AbortSignal {
+export function disconnectSignal(res: ServerResponse): AbortSignal {
   const controller = new AbortController();
   const onClose = () => {
     if (!res.writableFinished) controller.abort();

@@ -1,6 +1,5 @@
-import { ACEDATA_APIS, ACEDATA_DEMO_TOKEN, type AceDataEmulator } from "../src/providers/acedata/acedata.emulator";
-import { startServer, USAGE_QUERY as USAGE, utcDay, type RunningServer } from "./support/server-harness";
-
+import { startServer, USAGE_QUERY as USAGE, utcDay, type RunningServer } from "../../../../test/support/server-harness";
+import { ACEDATA_APIS, ACEDATA_DEMO_TOKEN, type AceDataEmulator } from "../acedata.emulator";
 
 const RECORDS = `query Records($input: RecordsInput!) {
   organization(id: "demo") {

@@ -1,8 +1,9 @@
 import { addDays, eachDay, todayIn } from "../../../common/dates";
-import { ErrorCode, UpstreamError } from "../../../common/errors";
+import { ErrorCode } from "../../../common/errors";
 import { contractSample, restContract } from "../../../contracts/upstream-contracts";
-import { callContext, providerDeps } from "../../../../test/support/provider-harness";
 import { takeContractViolations } from "../../../../test/support/contract-violations";
+import { startEmulator } from "../../../../test/support/emulators";
+import { callContext, failure, providerDeps } from "../../../../test/support/provider-harness";
 import type { Provider, ProviderQuery, ProviderResult } from "../../provider";
 import { ACEDATA_APIS, ACEDATA_DEMO_TOKEN, AceDataEmulator } from "../acedata.emulator";
 import { acedataModule } from "../acedata.provider";
@@ -13,9 +14,8 @@ const day = (offset: number) => addDays(todayIn("UTC"), offset);
 
 let emulator: AceDataEmulator;
 beforeAll(async () => {
-  emulator = await new AceDataEmulator().start();
+  emulator = await startEmulator(AceDataEmulator);
 });
-afterAll(() => emulator.stop());
 beforeEach(() => {
   emulator.clearFaults().resetLog();
   emulator.shape = "documented";
@@ -40,17 +40,6 @@ function query(from: string, to: string, apiIds?: readonly string[], records = f
 
 async function fetchWith(q: ProviderQuery, p: Provider = provider()): Promise<ProviderResult> {
   return p.fetch(q, callContext());
-}
-
-async function failure(promise: Promise<unknown>): Promise<UpstreamError> {
-  try {
-    await promise;
-  } catch (error) {
-    expect(error).toBeInstanceOf(UpstreamError);
-    expect((error as Error).message).not.toContain(ACEDATA_DEMO_TOKEN);
-    return error as UpstreamError;
-  }
-  throw new Error("expected the fetch to fail");
 }
 
 /** api id → [date, value] of the observations of one result. */
@@ -146,7 +135,7 @@ describe("Ace Data Cloud answers", () => {
   it("maps the contract's error example (invalid_token) to UPSTREAM_AUTH_FAILED", async () => {
     const [body] = (restContract("acedata") as { $defs: { errorEnvelope: { examples: unknown[] } } }).$defs.errorEnvelope.examples;
     emulator.inject({ kind: "status", status: 401, body }, 1);
-    expect((await failure(fetchWith(query(day(-40), day(-40))))).code).toBe(ErrorCode.UPSTREAM_AUTH_FAILED);
+    expect((await failure(fetchWith(query(day(-40), day(-40))), ACEDATA_DEMO_TOKEN)).code).toBe(ErrorCode.UPSTREAM_AUTH_FAILED);
   });
 
   it("accepts what the contract leaves optional or open: no API map entry, no name or title, unknown extra fields", async () => {
@@ -185,7 +174,7 @@ describe("Ace Data Cloud answers", () => {
       { kind: "status", status: 200, body: { results: [row, row], total: 71.6, api_map: {} }, offContract: "the same (date, api_id) row twice: a row is the aggregate of one API on one day" },
       1,
     );
-    const error = await failure(fetchWith(query(date, date)));
+    const error = await failure(fetchWith(query(date, date)), ACEDATA_DEMO_TOKEN);
     expect(error.code).toBe(ErrorCode.UPSTREAM_BAD_RESPONSE);
     expect(error.message).toContain("the same (date, api_id) row twice");
     expect(error.message).not.toContain(ACEDATA_APIS[0]!.id);
@@ -199,7 +188,7 @@ describe("Ace Data Cloud answers", () => {
   ])("fails with UPSTREAM_BAD_RESPONSE on %s, naming where the contract is broken but no upstream value", async (what, body, expected) => {
     const date = day(-61);
     emulator.inject({ kind: "status", status: 200, body: body(date), offContract: what }, 1);
-    const error = await failure(fetchWith(query(date, date)));
+    const error = await failure(fetchWith(query(date, date)), ACEDATA_DEMO_TOKEN);
     expect(error.code).toBe(ErrorCode.UPSTREAM_BAD_RESPONSE);
     expect(error.message).toContain(expected);
     expect(error.message).not.toContain("secret-api-id");
@@ -211,7 +200,7 @@ describe("Ace Data Cloud answers", () => {
       { kind: "status", status: 200, body: { results: [{ date: addDays(date, -1), api_id: "a", amount: 5 }], total: 5, api_map: {} }, offContract: "a row dated outside the window asked for" },
       1,
     );
-    const error = await failure(fetchWith(query(date, date)));
+    const error = await failure(fetchWith(query(date, date)), ACEDATA_DEMO_TOKEN);
     expect(error.code).toBe(ErrorCode.UPSTREAM_BAD_RESPONSE);
     expect(error.message).toContain("outside the days asked for");
   });

@@ -1,8 +1,9 @@
 import { addDays, monthEnd, monthStart, todayIn, type CalendarDate, type DateRange } from "../../../common/dates";
-import { ErrorCode, UpstreamError } from "../../../common/errors";
+import { ErrorCode } from "../../../common/errors";
 import { restContract } from "../../../contracts/upstream-contracts";
 import { takeContractViolations } from "../../../../test/support/contract-violations";
-import { callContext, providerDeps } from "../../../../test/support/provider-harness";
+import { startEmulator } from "../../../../test/support/emulators";
+import { callContext, failure, providerDeps } from "../../../../test/support/provider-harness";
 import type { Observation, ProviderQuery } from "../../provider";
 import { ADVERITY_WORKSPACES, AdverityEmulator } from "../adverity.emulator";
 import { NO_DATASTREAM, TOTAL_ROWS, UNIQUE_ROWS } from "../adverity.normalize";
@@ -21,11 +22,7 @@ const FIELDS = [
 let emulator: AdverityEmulator;
 
 beforeAll(async () => {
-  emulator = await new AdverityEmulator({ tokenKeys: [KEY], bearerKeys: [UI_KEY] }).start();
-});
-
-afterAll(async () => {
-  await emulator.stop();
+  emulator = await startEmulator(AdverityEmulator, { tokenKeys: [KEY], bearerKeys: [UI_KEY] });
 });
 
 beforeEach(() => {
@@ -48,17 +45,8 @@ function query(range: DateRange, overrides: Partial<ProviderQuery> = {}): Provid
   return { range, metrics: [UNIQUE_ROWS, TOTAL_ROWS], groupBy: ["workspace", "datastream"], where: [], granularity: "DAY", records: false, ...overrides };
 }
 
-async function failure(promise: Promise<unknown>): Promise<UpstreamError> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(UpstreamError);
-  const message = (error as UpstreamError).message;
-  for (const secret of [KEY, UI_KEY]) expect(message).not.toContain(secret);
-  expect(message).not.toContain("detail");
-  return error as UpstreamError;
-}
+/** What no failure's message may show: the keys, and the vendor's DRF `detail` envelope. */
+const NEVER_SHOWN = [KEY, UI_KEY, "detail"];
 
 const dsValue = (item: AdverityUsageItem) => item.datastream_id ?? NO_DATASTREAM;
 
@@ -176,7 +164,7 @@ describe("Adverity provider", () => {
     expect(emulator.requests[0]?.headers.authorization).toBe(`Bearer ${UI_KEY}`);
     expectPointByPoint(result.observations, emulator.rows(range.from, range.to));
 
-    const error = await failure(provider({ apiKey: UI_KEY }).fetch(query(range), callContext()));
+    const error = await failure(provider({ apiKey: UI_KEY }).fetch(query(range), callContext()), ...NEVER_SHOWN);
     expect(error.code).toBe(ErrorCode.UPSTREAM_AUTH_FAILED);
   });
 
@@ -292,7 +280,7 @@ describe("Adverity provider", () => {
     const range = lastDays(30);
     const pages = Math.ceil(emulator.rows(range.from, range.to).length / 100);
     emulator.countSkew = -5;
-    const error = await failure(provider().fetch(query(range), callContext()));
+    const error = await failure(provider().fetch(query(range), callContext()), ...NEVER_SHOWN);
     expect(error.code).toBe(ErrorCode.UPSTREAM_BAD_RESPONSE);
     // Read twice: the second time uncached, in case a cached page was stale.
     expect(emulator.requests).toHaveLength(2 * pages);
@@ -300,7 +288,7 @@ describe("Adverity provider", () => {
     // A count larger than the items: the short last page gives it away, no page past the end is asked.
     emulator.resetLog();
     emulator.countSkew = 150;
-    expect((await failure(provider().fetch(query(range), callContext()))).code).toBe(ErrorCode.UPSTREAM_BAD_RESPONSE);
+    expect((await failure(provider().fetch(query(range), callContext()), ...NEVER_SHOWN)).code).toBe(ErrorCode.UPSTREAM_BAD_RESPONSE);
     expect(emulator.requests).toHaveLength(2 * pages);
     expect(emulator.requests.every((r) => r.status === 200)).toBe(true);
   });
@@ -313,7 +301,7 @@ describe("Adverity provider", () => {
     for (let read = 0; read < 2; read++) {
       for (const items of pages) emulator.inject({ kind: "status", status: 200, body: { count: rows.length, items } }, 1);
     }
-    const error = await failure(provider().fetch(query(range), callContext()));
+    const error = await failure(provider().fetch(query(range), callContext()), ...NEVER_SHOWN);
     expect(error.code).toBe(ErrorCode.UPSTREAM_BAD_RESPONSE);
     // The repeat is seen on page 2: the pages are read once more, uncached, and repeat it again.
     expect(emulator.requests.map((r) => r.query.get("page"))).toEqual(["1", "2", "1", "2"]);
@@ -336,80 +324,22 @@ describe("Adverity provider", () => {
 describe("Adverity upstream failures", () => {
   const range = lastDays(5);
 
-  it("maps a refused key to UPSTREAM_AUTH_FAILED without retrying or leaking the key", async () => {
-    const error = await failure(provider({ apiKey: "not-a-key-7731" }).fetch(query(range), callContext()));
-    expect(error.code).toBe(ErrorCode.UPSTREAM_AUTH_FAILED);
-    expect(error.message).not.toContain("not-a-key-7731");
-    expect(emulator.requests).toHaveLength(1);
-    expect(emulator.requests[0]?.status).toBe(401);
+  // Refused keys, the vendor's error samples, 429s, 5xx, HTML, hangs and malformed bodies: the
+  // shared provider contract suite (test/contract/provider-contract.test.ts).
 
-    emulator.resetLog().inject({ kind: "status", status: 403, body: { detail: "You do not have permission to perform this action." } }, 1);
-    expect((await failure(provider().fetch(query(range), callContext()))).code).toBe(ErrorCode.UPSTREAM_AUTH_FAILED);
+  it("maps a 403 (the key may not read usage) to UPSTREAM_AUTH_FAILED", async () => {
+    emulator.inject({ kind: "status", status: 403, body: { detail: "You do not have permission to perform this action." } }, 1);
+    expect((await failure(provider().fetch(query(range), callContext()), ...NEVER_SHOWN)).code).toBe(ErrorCode.UPSTREAM_AUTH_FAILED);
   });
 
-  it("maps the vendor's bad-parameter answer to UPSTREAM_BAD_RESPONSE without retrying", async () => {
-    const { status, body } = adverityModule.errorSamples.badParameter;
-    emulator.inject({ kind: "status", status, body }, 1);
-    const error = await failure(provider().fetch(query(range), callContext()));
-    expect(error.code).toBe(ErrorCode.UPSTREAM_BAD_RESPONSE);
-    expect(error.message).not.toContain("Enter a valid date");
-    expect(emulator.requests).toHaveLength(1);
-  });
-
-  it("retries a 429 without Retry-After and then succeeds", async () => {
-    const { status, body } = adverityModule.errorSamples.rateLimited;
-    emulator.inject({ kind: "status", status, body }, 1);
-    const result = await provider().fetch(query(range), callContext());
-    expect(emulator.requests.map((r) => r.status)).toEqual([429, 200]);
-    expectPointByPoint(result.observations, emulator.rows(range.from, range.to));
-  });
-
-  it("retries a 429 with Retry-After and then succeeds", async () => {
-    const { status, body } = adverityModule.errorSamples.rateLimited;
-    emulator.inject({ kind: "status", status, body, headers: { "retry-after": "1" } }, 1);
-    const result = await provider().fetch(query(range), callContext());
-    expect(emulator.requests.map((r) => r.status)).toEqual([429, 200]);
-    expect(result.observations.length).toBeGreaterThan(0);
-  });
-
-  it("reports UPSTREAM_RATE_LIMITED with retryAfterSeconds when the vendor keeps throttling", async () => {
-    const { status, body } = adverityModule.errorSamples.rateLimited;
-    emulator.inject({ kind: "status", status, body, headers: { "retry-after": "1" } });
-    const error = await failure(provider({ maxRetries: 1 }).fetch(query(range), callContext()));
-    expect(error.code).toBe(ErrorCode.UPSTREAM_RATE_LIMITED);
-    expect(error.options.retryAfterSeconds).toBe(1);
-    expect(emulator.requests).toHaveLength(2);
-  });
-
-  it("maps 5xx to UPSTREAM_UNAVAILABLE after its retries", async () => {
-    emulator.inject({ kind: "status", status: 503, body: { detail: "Service temporarily unavailable." } });
-    const error = await failure(provider({ maxRetries: 2 }).fetch(query(range), callContext()));
-    expect(error.code).toBe(ErrorCode.UPSTREAM_UNAVAILABLE);
-    expect(emulator.requests).toHaveLength(3);
-
-    emulator.clearFaults().resetLog().inject({ kind: "html" });
-    expect((await failure(provider({ maxRetries: 0 }).fetch(query(range), callContext()))).code).toBe(ErrorCode.UPSTREAM_UNAVAILABLE);
-  });
-
-  it("maps a hanging vendor to UPSTREAM_TIMEOUT", async () => {
-    emulator.inject({ kind: "hang" });
-    const error = await failure(provider({ timeoutMs: 200, maxRetries: 0 }).fetch(query(range), callContext()));
-    expect(error.code).toBe(ErrorCode.UPSTREAM_TIMEOUT);
-    expect(emulator.requests).toHaveLength(1);
-  });
-
-  it("maps a malformed body to UPSTREAM_BAD_RESPONSE", async () => {
-    emulator.inject({ kind: "malformed" });
-    const error = await failure(provider({ maxRetries: 0 }).fetch(query(range), callContext()));
-    expect(error.code).toBe(ErrorCode.UPSTREAM_BAD_RESPONSE);
-
-    emulator.clearFaults().inject({
+  it("refuses an item with a row count sent as a string and three of its six fields missing as UPSTREAM_BAD_RESPONSE", async () => {
+    emulator.inject({
       kind: "status",
       status: 200,
       body: { count: 1, items: [{ date: range.from, workspace_id: WS_A.id, unique_rows: "12" }] },
       offContract: "a row count sent as a string, and an item without three of its six fields",
     });
-    expect((await failure(provider({ maxRetries: 0 }).fetch(query(range), callContext()))).code).toBe(ErrorCode.UPSTREAM_BAD_RESPONSE);
+    expect((await failure(provider({ maxRetries: 0 }).fetch(query(range), callContext()), ...NEVER_SHOWN)).code).toBe(ErrorCode.UPSTREAM_BAD_RESPONSE);
   });
 
   const item = (overrides: Record<string, unknown> = {}, date = range.from) => ({
@@ -435,7 +365,7 @@ describe("Adverity upstream failures", () => {
     ["an empty workspace_id", item({ workspace_id: "" })],
   ])("refuses an answer with %s as UPSTREAM_BAD_RESPONSE, without the value in its message", async (name, bad) => {
     emulator.inject({ kind: "status", status: 200, body: { count: 2, items: [item({}, range.to), bad] }, offContract: name }, 1);
-    const error = await failure(provider({ maxRetries: 0 }).fetch(query(range), callContext()));
+    const error = await failure(provider({ maxRetries: 0 }).fetch(query(range), callContext()), ...NEVER_SHOWN);
     expect(error.code).toBe(ErrorCode.UPSTREAM_BAD_RESPONSE);
     for (const value of ["-3", "150.5", "2026-02-30", WS_A.id, WS_A.name]) expect(error.message).not.toContain(value);
     expect(emulator.requests).toHaveLength(1);
@@ -443,7 +373,7 @@ describe("Adverity upstream failures", () => {
 
   it("refuses a page that lists one bucket twice as UPSTREAM_BAD_RESPONSE rather than adding it up", async () => {
     emulator.inject({ kind: "status", status: 200, body: { count: 2, items: [item(), item({ unique_rows: 7, total_rows: 9 })] }, offContract: "a repeated bucket" }, 1);
-    const error = await failure(provider({ maxRetries: 0 }).fetch(query(range), callContext()));
+    const error = await failure(provider({ maxRetries: 0 }).fetch(query(range), callContext()), ...NEVER_SHOWN);
     expect(error.code).toBe(ErrorCode.UPSTREAM_BAD_RESPONSE);
     expect(error.message).toContain("two items for one date, workspace and datastream");
   });
@@ -469,7 +399,7 @@ describe("Adverity upstream failures", () => {
   it("refuses a monthly item that is not dated the first day of its month as UPSTREAM_BAD_RESPONSE", async () => {
     const month = monthStart(addDays(monthStart(todayIn("UTC")), -1));
     emulator.inject({ kind: "status", status: 200, body: { count: 1, items: [item({}, addDays(month, 2))] }, offContract: "a monthly item dated inside its month" }, 1);
-    const error = await failure(provider({ maxRetries: 0 }).fetch(query({ from: month, to: monthEnd(month) }, { granularity: "MONTH" }), callContext()));
+    const error = await failure(provider({ maxRetries: 0 }).fetch(query({ from: month, to: monthEnd(month) }, { granularity: "MONTH" }), callContext()), ...NEVER_SHOWN);
     expect(error.code).toBe(ErrorCode.UPSTREAM_BAD_RESPONSE);
   });
 });
@@ -494,7 +424,7 @@ describe("Adverity contract examples", () => {
     expect(defs.error!.examples!.length).toBeGreaterThan(0);
     for (const body of defs.error!.examples!) {
       emulator.inject({ kind: "status", status: 401, body }, 1);
-      const error = await failure(provider().fetch(query(lastDays(2)), callContext()));
+      const error = await failure(provider().fetch(query(lastDays(2)), callContext()), ...NEVER_SHOWN);
       expect(error.code).toBe(ErrorCode.UPSTREAM_AUTH_FAILED);
       expect(error.message).not.toContain("Invalid token");
     }

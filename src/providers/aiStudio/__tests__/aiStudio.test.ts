@@ -1,10 +1,12 @@
 import { validateSync } from "class-validator";
 import { addDays, daysInRange, eachDay, todayIn } from "../../../common/dates";
-import { ErrorCode, UpstreamError } from "../../../common/errors";
+import { ErrorCode } from "../../../common/errors";
 import { restContract } from "../../../contracts/upstream-contracts";
 import { takeContractViolations } from "../../../../test/support/contract-violations";
-import { callContext, providerDeps } from "../../../../test/support/provider-harness";
+import { startEmulator } from "../../../../test/support/emulators";
+import { callContext, failure, providerDeps } from "../../../../test/support/provider-harness";
 import type { Observation, ProviderQuery } from "../../provider";
+import { aiStudioDemo } from "../aiStudio.demo";
 import { AiStudioEmulator } from "../aiStudio.emulator";
 import { aiStudioModule } from "../aiStudio.provider";
 import { AiStudioUsage } from "../aiStudio.record";
@@ -21,11 +23,7 @@ let emulator: AiStudioEmulator;
 const depsCreated: Array<ReturnType<typeof providerDeps>> = [];
 
 beforeAll(async () => {
-  emulator = await new AiStudioEmulator({ apiKey: API_KEY, now: () => NOW }).start();
-});
-
-afterAll(async () => {
-  await emulator.stop();
+  emulator = await startEmulator(AiStudioEmulator, { apiKey: API_KEY, now: () => NOW });
 });
 
 beforeEach(() => {
@@ -70,17 +68,6 @@ function expectMatchesEmulator(observations: Observation[], days: string[], metr
       expect(o).toEqual({ metric, dimensions: {}, start: date, end: date, value: emulator.day(date)[field], final: date <= YESTERDAY });
     }
   }
-}
-
-async function failure(promise: Promise<unknown>): Promise<UpstreamError> {
-  try {
-    await promise;
-  } catch (error) {
-    expect(error).toBeInstanceOf(UpstreamError);
-    expect((error as Error).message).not.toContain(API_KEY);
-    return error as UpstreamError;
-  }
-  throw new Error("expected the fetch to fail");
 }
 
 describe("AI Studio provider", () => {
@@ -204,70 +191,8 @@ describe("AI Studio provider", () => {
 });
 
 describe("AI Studio failures", () => {
-  it("maps a rejected API key to UPSTREAM_AUTH_FAILED without retrying or leaking the key", async () => {
-    const wrongKey = "sk-wrong-key-0000";
-    const error = await failure(provider({ apiKey: wrongKey }).fetch(query(addDays(TODAY, -3), YESTERDAY), context()));
-    expect(error.code).toBe(ErrorCode.UPSTREAM_AUTH_FAILED);
-    expect(error.message).not.toContain(wrongKey);
-    expect(emulator.requests.map((r) => r.status)).toEqual([401]);
-  });
-
-  it("maps the bad-parameter envelope to UPSTREAM_BAD_RESPONSE without retrying", async () => {
-    const sample = aiStudioModule.errorSamples.badParameter;
-    emulator.inject({ kind: "status", status: sample.status, body: sample.body });
-    const error = await failure(provider().fetch(query(addDays(TODAY, -3), YESTERDAY), context()));
-    expect(error.code).toBe(ErrorCode.UPSTREAM_BAD_RESPONSE);
-    expect(error.message).not.toContain("start_date and end_date are required");
-    expect(emulator.requests).toHaveLength(1);
-  });
-
-  it("retries after a 429 that carries Retry-After", async () => {
-    const sample = aiStudioModule.errorSamples.rateLimited;
-    emulator.inject({ kind: "status", status: 429, body: sample.body, headers: { "retry-after": "1" } }, 1);
-    const from = addDays(TODAY, -3);
-    const result = await provider().fetch(query(from, YESTERDAY), context());
-    expect(emulator.requests.map((r) => r.status)).toEqual([429, 200]);
-    expectMatchesEmulator(result.observations, eachDay(from, YESTERDAY));
-  });
-
-  it("retries after a 429 without Retry-After", async () => {
-    const sample = aiStudioModule.errorSamples.rateLimited;
-    emulator.inject({ kind: "status", status: 429, body: sample.body }, 1);
-    const from = addDays(TODAY, -3);
-    const result = await provider().fetch(query(from, YESTERDAY), context());
-    expect(emulator.requests.map((r) => r.status)).toEqual([429, 200]);
-    expectMatchesEmulator(result.observations, eachDay(from, YESTERDAY));
-  });
-
-  it("reports UPSTREAM_RATE_LIMITED when every retry is throttled", async () => {
-    const sample = aiStudioModule.errorSamples.rateLimited;
-    emulator.inject({ kind: "status", status: 429, body: sample.body });
-    const error = await failure(provider({ maxRetries: 1 }).fetch(query(addDays(TODAY, -3), YESTERDAY), context()));
-    expect(error.code).toBe(ErrorCode.UPSTREAM_RATE_LIMITED);
-    expect(error.options.retryAfterSeconds).toBe(1);
-    expect(emulator.requests).toHaveLength(2);
-  });
-
-  it("reports UPSTREAM_UNAVAILABLE when a 5xx outlasts the retries", async () => {
-    emulator.inject({ kind: "status", status: 503, body: errorBody("unavailable", "Service unavailable.") });
-    const error = await failure(provider({ maxRetries: 2 }).fetch(query(addDays(TODAY, -3), YESTERDAY), context()));
-    expect(error.code).toBe(ErrorCode.UPSTREAM_UNAVAILABLE);
-    expect(emulator.requests).toHaveLength(3);
-  });
-
-  it("reports UPSTREAM_TIMEOUT when the vendor does not answer", async () => {
-    emulator.inject({ kind: "hang" });
-    const error = await failure(provider({ timeoutMs: 200, maxRetries: 1 }).fetch(query(addDays(TODAY, -3), YESTERDAY), context()));
-    expect(error.code).toBe(ErrorCode.UPSTREAM_TIMEOUT);
-    expect(emulator.requests).toHaveLength(2);
-  });
-
-  it("reports UPSTREAM_BAD_RESPONSE for a body that is not JSON", async () => {
-    emulator.inject({ kind: "malformed" });
-    const error = await failure(provider().fetch(query(addDays(TODAY, -3), YESTERDAY), context()));
-    expect(error.code).toBe(ErrorCode.UPSTREAM_BAD_RESPONSE);
-    expect(emulator.requests).toHaveLength(1);
-  });
+  // Refused keys, the error samples, 429s, 5xx, hangs and bodies that are not JSON: the shared
+  // provider contract suite (test/contract/provider-contract.test.ts).
 
   it("serves the daily rows of an answer whose totals disagree with them, and reports the source PARTIAL", async () => {
     const range = { from: addDays(TODAY, -3), to: YESTERDAY };
@@ -340,7 +265,7 @@ describe("AI Studio failures", () => {
     const body = emulator.answer(range);
     const daily = body.daily.map((r, i) => (i === 1 ? change({ ...r }) : r));
     emulator.inject({ kind: "status", status: 200, body: { ...body, daily }, offContract: name }, 1);
-    const error = await failure(provider().fetch(query(range.from, range.to), context()));
+    const error = await failure(provider().fetch(query(range.from, range.to), context()), API_KEY);
     expect(error.code).toBe(ErrorCode.UPSTREAM_BAD_RESPONSE);
     for (const value of ["-7", "2.5", "\"12\"", "2026-02-30", "03/14/2026"]) expect(error.message).not.toContain(value);
   });
@@ -350,7 +275,7 @@ describe("AI Studio failures", () => {
     const body = emulator.answer(range);
     const twice = { ...body, daily: [...body.daily, body.daily[0]!] };
     emulator.inject({ kind: "status", status: 200, body: twice, offContract: "a repeated date (the contract has one row per day)" }, 1);
-    const error = await failure(provider().fetch(query(range.from, range.to), context()));
+    const error = await failure(provider().fetch(query(range.from, range.to), context()), API_KEY);
     expect(error.code).toBe(ErrorCode.UPSTREAM_BAD_RESPONSE);
     expect(error.message).toContain("two daily rows for one date");
     expect(error.message).not.toContain(range.from);
@@ -361,7 +286,7 @@ describe("AI Studio failures", () => {
     for (const key of ["period", "totals", "daily"] as const) {
       const { [key]: _dropped, ...body } = emulator.answer(range);
       emulator.inject({ kind: "status", status: 200, body, offContract: `no ${key}` }, 1);
-      const error = await failure(provider().fetch(query(range.from, range.to), context()));
+      const error = await failure(provider().fetch(query(range.from, range.to), context()), API_KEY);
       expect(error.code).toBe(ErrorCode.UPSTREAM_BAD_RESPONSE);
       expect(error.message).toContain(key);
     }
@@ -388,7 +313,7 @@ describe("AI Studio failures", () => {
 
   it("throws the first chunk's error when every chunk fails", async () => {
     emulator.inject({ kind: "status", status: 503, body: errorBody("unavailable", "Service unavailable.") });
-    const error = await failure(provider({ maxRetries: 0 }).fetch(query(addDays(YESTERDAY, -39), YESTERDAY), context()));
+    const error = await failure(provider({ maxRetries: 0 }).fetch(query(addDays(YESTERDAY, -39), YESTERDAY), context()), API_KEY);
     expect(error.code).toBe(ErrorCode.UPSTREAM_UNAVAILABLE);
     expect(emulator.requests).toHaveLength(2);
   });
@@ -415,7 +340,7 @@ describe("AI Studio contract examples", () => {
 
 describe("AI Studio settings", () => {
   it("accept the demo settings and refuse a section without an apiKey", () => {
-    const demo = Object.assign(new AiStudioSettings(), aiStudioModule.demoSettings(emulator.url));
+    const demo = Object.assign(new AiStudioSettings(), aiStudioDemo.demoSettings(emulator.url));
     expect(validateSync(demo)).toEqual([]);
     const missing = Object.assign(new AiStudioSettings(), { baseUrl: emulator.url });
     expect(validateSync(missing).map((e) => e.property)).toEqual(["apiKey"]);

@@ -1,10 +1,12 @@
 import { validateSync } from "class-validator";
 import { addDays, eachDay, todayAtOffset } from "../../../common/dates";
-import { ErrorCode, UpstreamError } from "../../../common/errors";
+import { ErrorCode } from "../../../common/errors";
 import { contractSample, restContract } from "../../../contracts/upstream-contracts";
-import { callContext, providerDeps } from "../../../../test/support/provider-harness";
+import { startEmulator } from "../../../../test/support/emulators";
+import { callContext, failure, providerDeps } from "../../../../test/support/provider-harness";
 import { MetricKind, type ProviderDeps, type ProviderQuery } from "../../provider";
 import { JIANDAOYUN_CATALOG } from "../jiandaoyun.catalog";
+import { jiandaoyunDemo } from "../jiandaoyun.demo";
 import { JIANDAOYUN_DEMO_KEY, JiandaoyunEmulator, type JiandaoyunEmulatorOptions } from "../jiandaoyun.emulator";
 import { jiandaoyunModule } from "../jiandaoyun.provider";
 import { JiandaoyunResourceUsage } from "../jiandaoyun.record";
@@ -19,17 +21,19 @@ const yesterday = addDays(today, -1);
 const ALL_METRICS = JIANDAOYUN_CATALOG.metrics.map((m) => m.key);
 const PATH = "/api/v1/corp_usage/overview";
 
-const started: JiandaoyunEmulator[] = [];
-afterAll(async () => {
-  await Promise.all(started.map((e) => e.stop()));
-});
-
 /** Each test gets its own emulator (and so its own per-key queue): no pacing carries over. */
-async function emulator(options: JiandaoyunEmulatorOptions = {}): Promise<JiandaoyunEmulator> {
-  const em = await new JiandaoyunEmulator({ now: clock, ...options }).start();
-  started.push(em);
-  return em;
+function emulator(options: JiandaoyunEmulatorOptions = {}): Promise<JiandaoyunEmulator> {
+  return startEmulator(JiandaoyunEmulator, { now: clock, ...options });
 }
+
+/**
+ * For tests of several days that are not about pacing: the vendor and the client at 20 requests a
+ * second rather than the documented 1, so that they do not wait on the vendor's clock. The tests
+ * about the pacing itself keep the real rate.
+ */
+const FAST = 20;
+const fastEmulator = (options: JiandaoyunEmulatorOptions = {}) => emulator({ requestsPerSecond: FAST, ...options });
+const fastProvider = (em: JiandaoyunEmulator, overrides: Partial<JiandaoyunSettings> = {}) => provider(em, { rateLimit: { requestsPerSecond: FAST }, ...overrides });
 
 function provider(em: JiandaoyunEmulator, overrides: Partial<JiandaoyunSettings> = {}, deps: ProviderDeps = providerDeps()) {
   const settings = Object.assign(new JiandaoyunSettings(), { baseUrl: em.url, apiKey: JIANDAOYUN_DEMO_KEY, timeoutMs: 3_000, maxRetries: 2 }, overrides);
@@ -38,20 +42,6 @@ function provider(em: JiandaoyunEmulator, overrides: Partial<JiandaoyunSettings>
 
 function query(from: string, to: string, records = false): ProviderQuery {
   return { range: { from, to }, metrics: ALL_METRICS, groupBy: [], where: [], granularity: "DAY", records };
-}
-
-/** The failure of a call that must fail; checks that its message never carries a credential. */
-async function failure(promise: Promise<unknown>): Promise<UpstreamError> {
-  try {
-    await promise;
-  } catch (error) {
-    expect(error).toBeInstanceOf(UpstreamError);
-    expect((error as Error).message).not.toContain(JIANDAOYUN_DEMO_KEY);
-    expect((error as Error).message).not.toContain("wrong-key");
-    expect((error as Error).message).not.toContain("127.0.0.1");
-    return error as UpstreamError;
-  }
-  throw new Error("expected the fetch to fail");
 }
 
 const askedDates = (em: JiandaoyunEmulator) => em.requests.map((r) => (r.body as { date: string }).date);
@@ -74,7 +64,7 @@ describe("Jiandaoyun catalog and settings", () => {
   it("refuses a settings section without an API key", () => {
     const bad = Object.assign(new JiandaoyunSettings(), { baseUrl: "http://127.0.0.1:1", apiKey: "" });
     expect(validateSync(bad).map((e) => e.property)).toContain("apiKey");
-    const good = Object.assign(new JiandaoyunSettings(), jiandaoyunModule.demoSettings("http://127.0.0.1:1"));
+    const good = Object.assign(new JiandaoyunSettings(), jiandaoyunDemo.demoSettings("http://127.0.0.1:1"));
     expect(validateSync(good)).toEqual([]);
   });
 });
@@ -179,8 +169,8 @@ describe("Jiandaoyun provider", () => {
   });
 
   it("does not request days after yesterday (UTC+8) and reports them as OUT_OF_RETENTION", async () => {
-    const em = await emulator();
-    const result = await provider(em).fetch(query(addDays(today, -2), addDays(today, 1)), callContext(20_000, clock));
+    const em = await fastEmulator();
+    const result = await fastProvider(em).fetch(query(addDays(today, -2), addDays(today, 1)), callContext(20_000, clock));
     expect(askedDates(em).sort()).toEqual([addDays(today, -2), yesterday]);
     expect(result.observations.every((o) => o.start <= yesterday)).toBe(true);
     expect(result.observations).toHaveLength(2 * METRIC_FIELDS.length);
@@ -209,8 +199,8 @@ describe("Jiandaoyun provider", () => {
 
   it("counts days in UTC+8: at 01:30 in Shanghai the previous Shanghai day is already available", async () => {
     const at = Date.parse("2026-11-22T17:30:00Z"); // 2026-11-23 01:30 in UTC+8
-    const em = await emulator({ now: () => at });
-    const result = await provider(em).fetch(query("2026-11-21", "2026-11-23"), callContext(20_000, () => at));
+    const em = await fastEmulator({ now: () => at });
+    const result = await fastProvider(em).fetch(query("2026-11-21", "2026-11-23"), callContext(20_000, () => at));
     expect(askedDates(em).sort()).toEqual(["2026-11-21", "2026-11-22"]);
     expect(result.finalizedThrough).toBe("2026-11-21");
     const app = result.observations.filter((o) => o.metric === "jiandaoyun.app");
@@ -247,7 +237,7 @@ describe("Jiandaoyun provider", () => {
 
   it("waits and retries when Jiandaoyun answers 8304 (frequency limit), then returns the day", async () => {
     const em = await emulator();
-    em.inject({ kind: "status", ...jiandaoyunModule.errorSamples.rateLimited }, 1);
+    em.inject({ kind: "status", ...jiandaoyunDemo.errorSamples.rateLimited }, 1);
     const day = addDays(today, -3);
     const call = callContext(20_000, clock);
     const result = await provider(em).fetch(query(day, day), call);
@@ -257,24 +247,18 @@ describe("Jiandaoyun provider", () => {
     expect(call.stats.upstreamRequests).toBe(2);
   });
 
-  it("fails with UPSTREAM_AUTH_FAILED when every day is refused for a bad key (8301), without retrying", async () => {
-    const em = await emulator();
-    const error = await failure(provider(em, { apiKey: "wrong-key" }).fetch(query(addDays(today, -3), addDays(today, -2)), callContext(20_000, clock)));
-    expect(error.code).toBe(ErrorCode.UPSTREAM_AUTH_FAILED);
-    expect(error.options.vendorCode).toBe(8301);
-    expect(em.requests.map((r) => r.status)).toEqual([400, 400]);
-  });
-
   it.each([
+    [8301, ErrorCode.UPSTREAM_AUTH_FAILED],
     [17018, ErrorCode.UPSTREAM_AUTH_FAILED],
     [8302, ErrorCode.UPSTREAM_AUTH_FAILED],
     [17017, ErrorCode.UPSTREAM_BAD_RESPONSE],
-  ])("maps the vendor error code %i to %s", async (code, expected) => {
+  ])("maps the vendor error code %i to %s without retrying", async (code, expected) => {
     const em = await emulator();
     em.inject({ kind: "status", status: 400, body: { code, msg: "vendor text that must not be shown" } });
     const day = addDays(today, -3);
-    const error = await failure(provider(em).fetch(query(day, day), callContext(20_000, clock)));
+    const error = await failure(provider(em).fetch(query(day, day), callContext(20_000, clock)), JIANDAOYUN_DEMO_KEY);
     expect(error.code).toBe(expected);
+    expect(error.options.vendorCode).toBe(code);
     expect(error.message).not.toContain("vendor text");
     expect(em.requests).toHaveLength(1);
   });
@@ -287,20 +271,11 @@ describe("Jiandaoyun provider", () => {
     const em = await emulator();
     em.inject({ kind: "status", status: 400, body: { code, msg: "vendor text that must not be shown" } });
     const day = addDays(today, -3);
-    const error = await failure(provider(em).fetch(query(day, day), callContext(20_000, clock)));
+    const error = await failure(provider(em).fetch(query(day, day), callContext(20_000, clock)), JIANDAOYUN_DEMO_KEY);
     expect(error.code).toBe(ErrorCode.UPSTREAM_AUTH_FAILED);
     expect(error.options.vendorCode).toBe(code);
     expect(error.message).toContain(`(code ${code}): ${fix} in Open Platform > Key Management > API Key`);
     expect(error.message).not.toContain("vendor text");
-    expect(em.requests).toHaveLength(1);
-  });
-
-  it("reports the vendor's bad-parameter envelope as UPSTREAM_BAD_RESPONSE", async () => {
-    const em = await emulator();
-    em.inject({ kind: "status", ...jiandaoyunModule.errorSamples.badParameter });
-    const day = addDays(today, -3);
-    const error = await failure(provider(em).fetch(query(day, day), callContext(20_000, clock)));
-    expect(error.code).toBe(ErrorCode.UPSTREAM_BAD_RESPONSE);
     expect(em.requests).toHaveLength(1);
   });
 
@@ -313,64 +288,24 @@ describe("Jiandaoyun provider", () => {
     expect(em.requests.map((r) => r.status)).toEqual([429, 200]);
   });
 
-  it("retries an HTTP 429 without Retry-After and returns the day", async () => {
-    const em = await emulator();
-    em.inject({ kind: "status", status: 429 }, 1);
-    const day = addDays(today, -3);
-    const result = await provider(em).fetch(query(day, day), callContext(20_000, clock));
-    expect(result.observations).toHaveLength(METRIC_FIELDS.length);
-    expect(em.requests.map((r) => r.status)).toEqual([429, 200]);
-  });
-
-  it("reports UPSTREAM_RATE_LIMITED with the upstream Retry-After when throttling outlasts the retries", async () => {
-    const em = await emulator();
-    em.inject({ kind: "status", status: 429, headers: { "retry-after": "3" } });
-    const day = addDays(today, -3);
-    const error = await failure(provider(em, { maxRetries: 0 }).fetch(query(day, day), callContext(20_000, clock)));
-    expect(error.code).toBe(ErrorCode.UPSTREAM_RATE_LIMITED);
-    expect(error.options.retryAfterSeconds).toBe(3);
-    expect(em.requests).toHaveLength(1);
-  });
-
   it("waits at least one second after a frequency limit even when Retry-After says 0", async () => {
     const em = await emulator();
-    em.inject({ kind: "status", ...jiandaoyunModule.errorSamples.rateLimited, headers: { "retry-after": "0" } });
+    em.inject({ kind: "status", ...jiandaoyunDemo.errorSamples.rateLimited, headers: { "retry-after": "0" } });
     const day = addDays(today, -3);
-    const error = await failure(provider(em, { maxRetries: 0 }).fetch(query(day, day), callContext(20_000, clock)));
+    const error = await failure(provider(em, { maxRetries: 0 }).fetch(query(day, day), callContext(20_000, clock)), JIANDAOYUN_DEMO_KEY);
     expect(error.code).toBe(ErrorCode.UPSTREAM_RATE_LIMITED);
     expect(error.options).toMatchObject({ retryAfterSeconds: 1, vendorCode: 8304 });
   });
 
-  it("fails with UPSTREAM_UNAVAILABLE after retrying a 5xx", async () => {
-    const em = await emulator();
-    em.inject({ kind: "status", status: 503, body: { code: 503, msg: "busy" } });
-    const day = addDays(today, -3);
-    const error = await failure(provider(em, { maxRetries: 1 }).fetch(query(day, day), callContext(20_000, clock)));
-    expect(error.code).toBe(ErrorCode.UPSTREAM_UNAVAILABLE);
-    expect(em.requests.map((r) => r.status)).toEqual([503, 503]);
-  });
-
-  it("fails with UPSTREAM_TIMEOUT when Jiandaoyun does not answer in time", async () => {
-    const em = await emulator();
-    em.inject({ kind: "hang" });
-    const day = addDays(today, -3);
-    const error = await failure(provider(em, { timeoutMs: 300, maxRetries: 0 }).fetch(query(day, day), callContext(20_000, clock)));
-    expect(error.code).toBe(ErrorCode.UPSTREAM_TIMEOUT);
-    expect(em.requests).toHaveLength(1);
-  });
-
-  it("fails with UPSTREAM_BAD_RESPONSE on a malformed body or a body without a documented metric", async () => {
+  it("fails with UPSTREAM_BAD_RESPONSE on a body without a documented metric", async () => {
     const em = await emulator();
     const day = addDays(today, -3);
-    em.inject({ kind: "malformed" }, 1);
-    expect((await failure(provider(em).fetch(query(day, day), callContext(20_000, clock)))).code).toBe(ErrorCode.UPSTREAM_BAD_RESPONSE);
-
     const { bpa: _dropped, ...partial } = em.metrics(day);
     em.inject({ kind: "status", status: 200, body: { date: day, metrics: partial }, offContract: "a body without the documented metric bpa" }, 1);
-    const error = await failure(provider(em).fetch(query(day, day), callContext(20_000, clock)));
+    const error = await failure(provider(em).fetch(query(day, day), callContext(20_000, clock)), JIANDAOYUN_DEMO_KEY);
     expect(error.code).toBe(ErrorCode.UPSTREAM_BAD_RESPONSE);
     expect(error.message).toContain("bpa");
-    expect(em.requests).toHaveLength(2);
+    expect(em.requests).toHaveLength(1);
   });
 
   it.each([
@@ -381,7 +316,7 @@ describe("Jiandaoyun provider", () => {
     const em = await emulator();
     const day = addDays(today, -3);
     em.inject({ kind: "status", status: 200, body: { date: day, metrics: { ...em.metrics(day), app } }, offContract: what }, 1);
-    const error = await failure(provider(em).fetch(query(day, day), callContext(20_000, clock)));
+    const error = await failure(provider(em).fetch(query(day, day), callContext(20_000, clock)), JIANDAOYUN_DEMO_KEY);
     expect(error.code).toBe(ErrorCode.UPSTREAM_BAD_RESPONSE);
     expect(error.message).toContain("/metrics/app must be");
     expect(error.message).not.toContain(String(app));
@@ -392,7 +327,7 @@ describe("Jiandaoyun provider", () => {
     const day = addDays(today, -3);
     const other = addDays(day, -1);
     em.inject({ kind: "status", status: 200, body: { date: other, metrics: em.metrics(other) } }, 1);
-    const error = await failure(provider(em).fetch(query(day, day), callContext(20_000, clock)));
+    const error = await failure(provider(em).fetch(query(day, day), callContext(20_000, clock)), JIANDAOYUN_DEMO_KEY);
     expect(error.code).toBe(ErrorCode.UPSTREAM_BAD_RESPONSE);
     expect(error.message).toContain("another day");
   });
@@ -432,7 +367,7 @@ describe("Jiandaoyun provider", () => {
     expect(defs.response!.examples ?? []).toEqual([]);
     for (const body of defs.error!.examples!) {
       em.inject({ kind: "status", status: 400, body }, 1);
-      const error = await failure(provider(em, { maxRetries: 0 }).fetch(query("2026-05-07", "2026-05-07"), callContext(20_000, () => at)));
+      const error = await failure(provider(em, { maxRetries: 0 }).fetch(query("2026-05-07", "2026-05-07"), callContext(20_000, () => at)), JIANDAOYUN_DEMO_KEY);
       expect(error.code).toBe(ErrorCode.UPSTREAM_RATE_LIMITED);
     }
   });
@@ -448,11 +383,11 @@ describe("Jiandaoyun provider", () => {
   });
 
   it("returns the days that were read and a PARTIAL issue naming the day that failed", async () => {
-    const em = await emulator();
+    const em = await fastEmulator();
     em.inject({ kind: "status", status: 503, body: { code: 503, msg: "busy" } }, 1);
     const from = addDays(today, -4);
     const to = addDays(today, -2);
-    const result = await provider(em, { maxRetries: 0 }).fetch(query(from, to), callContext(20_000, clock));
+    const result = await fastProvider(em, { maxRetries: 0 }).fetch(query(from, to), callContext(20_000, clock));
 
     const failedDay = (em.requests.find((r) => r.status === 503)!.body as { date: string }).date;
     const readDays = eachDay(from, to).filter((d) => d !== failedDay);

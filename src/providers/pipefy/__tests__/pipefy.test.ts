@@ -1,9 +1,10 @@
 import { parse, print, validate } from "graphql";
 import { addDays, eachDay, type CalendarDate } from "../../../common/dates";
-import { ErrorCode, UpstreamError } from "../../../common/errors";
+import { ErrorCode } from "../../../common/errors";
 import { contractSample, pipefyContractSchema } from "../../../contracts/upstream-contracts";
 import { takeContractViolations } from "../../../../test/support/contract-violations";
-import { callContext, providerDeps } from "../../../../test/support/provider-harness";
+import { startEmulator } from "../../../../test/support/emulators";
+import { callContext, failure, providerDeps } from "../../../../test/support/provider-harness";
 import type { Observation, Provider, ProviderQuery, ProviderResult } from "../../provider";
 import { PipefyDataSource } from "../pipefy.datasource";
 import { PIPEFY_DEFAULT_QUOTA, PIPEFY_DEMO_ORGANIZATION, PIPEFY_DEMO_TOKEN, PIPEFY_OPERATIONS, PIPEFY_TOKENS, PIPEFY_TOP_N, PipefyEmulator } from "../pipefy.emulator";
@@ -20,11 +21,7 @@ const FEBRUARY = { from: "2026-02-01", to: "2026-02-28" };
 let emulator: PipefyEmulator;
 
 beforeAll(async () => {
-  emulator = await new PipefyEmulator({ now: () => NOW }).start();
-});
-
-afterAll(async () => {
-  await emulator.stop();
+  emulator = await startEmulator(PipefyEmulator, { now: () => NOW });
 });
 
 beforeEach(() => {
@@ -52,15 +49,6 @@ function query(from: CalendarDate, to: CalendarDate, overrides: Partial<Provider
 
 function fetchOnce(q: ProviderQuery, overrides: Partial<PipefySettings> = {}): Promise<ProviderResult> {
   return pipefyModule.create(settings(overrides), providerDeps()).fetch(q, callContext(20_000, () => NOW));
-}
-
-async function failure(promise: Promise<unknown>): Promise<UpstreamError> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(UpstreamError);
-  return error as UpstreamError;
 }
 
 /** The emulator's log of one GraphQL operation. */
@@ -488,6 +476,9 @@ describe("Pipefy provider: breakdowns", () => {
 });
 
 describe("Pipefy provider: errors", () => {
+  // A refused token, the vendor's error samples, HTTP 429s, 5xx, HTML, hangs and bodies that are
+  // not JSON: the shared provider contract suite (test/contract/provider-contract.test.ts).
+
   it("maps GraphQL errors that arrive with HTTP 200 by their extensions.code", async () => {
     const cases: Array<[string, ErrorCode]> = [
       ["UNAUTHENTICATED", ErrorCode.UPSTREAM_AUTH_FAILED],
@@ -500,7 +491,7 @@ describe("Pipefy provider: errors", () => {
     ];
     for (const [code, expected] of cases) {
       emulator.clearFaults().resetLog().inject({ kind: "status", status: 200, body: { data: null, errors: [{ message: `upstream says ${code}`, extensions: { code } }] } });
-      const error = await failure(fetchOnce(query("2026-03-01", "2026-03-05")));
+      const error = await failure(fetchOnce(query("2026-03-01", "2026-03-05")), PIPEFY_DEMO_TOKEN);
       expect([code, error.code]).toEqual([code, expected]);
       expect(error.message).not.toContain("upstream says");
       expect(emulator.requests).toHaveLength(1);
@@ -509,7 +500,7 @@ describe("Pipefy provider: errors", () => {
 
   it("reports USAGE_LIMIT_EXCEEDED in an HTTP 200 answer as UPSTREAM_RATE_LIMITED", async () => {
     emulator.inject({ kind: "status", status: 200, body: { errors: [{ message: "quota used up", extensions: { code: "USAGE_LIMIT_EXCEEDED" } }] } });
-    const error = await failure(fetchOnce(query("2026-03-01", "2026-03-05"), { maxRetries: 0 }));
+    const error = await failure(fetchOnce(query("2026-03-01", "2026-03-05"), { maxRetries: 0 }), PIPEFY_DEMO_TOKEN);
 
     expect(error.code).toBe(ErrorCode.UPSTREAM_RATE_LIMITED);
     expect(error.options.vendorCode).toBe("USAGE_LIMIT_EXCEEDED");
@@ -537,7 +528,7 @@ describe("Pipefy provider: errors", () => {
     for (const [name, kind, body] of cases) {
       const provider = await providerWithUuid();
       emulator.inject({ kind: "status", status: 200, body, offContract: name }, 1);
-      const error = await failure(fetchWith(provider, query(FEBRUARY.from, FEBRUARY.to, kind === "breakdown" ? { groupBy: ["token"] } : {})));
+      const error = await failure(fetchWith(provider, query(FEBRUARY.from, FEBRUARY.to, kind === "breakdown" ? { groupBy: ["token"] } : {})), PIPEFY_DEMO_TOKEN);
       expect([name, error.code]).toEqual([name, ErrorCode.UPSTREAM_BAD_RESPONSE]);
       expect(error.message).not.toMatch(/GetCards|-3|2\.5|0\.5/);
       expect([name, emulator.requests.map((r) => r.status)]).toEqual([name, [200]]);
@@ -545,7 +536,7 @@ describe("Pipefy provider: errors", () => {
   });
 
   it("reports an organization id Pipefy does not know (RESOURCE_NOT_FOUND) as a bad response", async () => {
-    const error = await failure(fetchOnce(query("2026-03-01", "2026-03-05"), { organizationId: "999" }));
+    const error = await failure(fetchOnce(query("2026-03-01", "2026-03-05"), { organizationId: "999" }), PIPEFY_DEMO_TOKEN);
 
     expect(error.code).toBe(ErrorCode.UPSTREAM_BAD_RESPONSE);
     expect(error.options.vendorCode).toBe("RESOURCE_NOT_FOUND");
@@ -554,51 +545,10 @@ describe("Pipefy provider: errors", () => {
 
   it("retries an INTERNAL_SERVER_ERROR that arrives with HTTP 200, then reports UPSTREAM_UNAVAILABLE", async () => {
     emulator.inject({ kind: "status", status: 200, body: { errors: [{ message: "boom", extensions: { code: "INTERNAL_SERVER_ERROR" } }] } });
-    const error = await failure(fetchOnce(query("2026-03-01", "2026-03-05"), { maxRetries: 2 }));
+    const error = await failure(fetchOnce(query("2026-03-01", "2026-03-05"), { maxRetries: 2 }), PIPEFY_DEMO_TOKEN);
 
     expect(error.code).toBe(ErrorCode.UPSTREAM_UNAVAILABLE);
     expect(emulator.requests).toHaveLength(3);
-  });
-
-  it("reports a rejected token (HTTP 401) as UPSTREAM_AUTH_FAILED without the token in the message", async () => {
-    const token = "pipefy-secret-token-0f9e8d";
-    const error = await failure(fetchOnce(query("2026-03-01", "2026-03-05"), { token }));
-
-    expect(error.code).toBe(ErrorCode.UPSTREAM_AUTH_FAILED);
-    expect(error.message).not.toContain(token);
-    expect(emulator.requests.map((r) => r.status)).toEqual([401]);
-  });
-
-  it("maps the vendor's own error samples to their contract codes", async () => {
-    const { authFailure, badParameter, rateLimited } = pipefyModule.errorSamples;
-    const cases = [
-      [authFailure, ErrorCode.UPSTREAM_AUTH_FAILED],
-      [badParameter, ErrorCode.UPSTREAM_BAD_RESPONSE],
-      [rateLimited, ErrorCode.UPSTREAM_RATE_LIMITED],
-    ] as const;
-    for (const [sample, expected] of cases) {
-      emulator.clearFaults().resetLog().inject({ kind: "status", status: sample.status, body: sample.body, headers: { "retry-after": "0" } });
-      const error = await failure(fetchOnce(query("2026-03-01", "2026-03-05"), { maxRetries: 0 }));
-      expect(error.code).toBe(expected);
-      expect(error.message).not.toContain(PIPEFY_DEMO_TOKEN);
-    }
-  });
-
-  it("waits for Retry-After after an HTTP 429 and then succeeds", async () => {
-    emulator.inject({ kind: "status", status: 429, body: pipefyModule.errorSamples.rateLimited.body, headers: { "retry-after": "1" } }, 1);
-    const result = await fetchOnce(query("2026-03-01", "2026-03-05"));
-
-    expect(result.observations).toHaveLength(5);
-    expect(emulator.requests.map((r) => r.status)).toEqual([429, 200, 200]);
-  });
-
-  it("retries an HTTP 429 without Retry-After and reports UPSTREAM_RATE_LIMITED when it persists", async () => {
-    emulator.inject({ kind: "status", status: 429, body: pipefyModule.errorSamples.rateLimited.body });
-    const error = await failure(fetchOnce(query("2026-03-01", "2026-03-05"), { maxRetries: 1 }));
-
-    expect(error.code).toBe(ErrorCode.UPSTREAM_RATE_LIMITED);
-    expect(error.options.retryAfterSeconds).toBe(1);
-    expect(emulator.requests.map((r) => r.status)).toEqual([429, 429]);
   });
 
   it("treats TOO_MANY_REQUESTS in an HTTP 200 answer as rate limiting, and so does the emulator's rate limit", async () => {
@@ -609,36 +559,17 @@ describe("Pipefy provider: errors", () => {
 
     emulator.resetLog();
     emulator.rateLimit = { requests: 1, windowMs: 60_000, retryAfterSeconds: 7 };
-    const error = await failure(fetchOnce(query("2026-03-01", "2026-03-02"), { maxRetries: 0 }));
+    const error = await failure(fetchOnce(query("2026-03-01", "2026-03-02"), { maxRetries: 0 }), PIPEFY_DEMO_TOKEN);
     expect(error.code).toBe(ErrorCode.UPSTREAM_RATE_LIMITED);
     expect(error.options.retryAfterSeconds).toBe(7);
     expect(emulator.requests.map((r) => r.status)).toEqual([200, 429]);
   });
 
-  it("reports UPSTREAM_UNAVAILABLE after retrying HTTP 5xx answers", async () => {
-    emulator.inject({ kind: "html", status: 502 });
-    const error = await failure(fetchOnce(query("2026-03-01", "2026-03-05"), { maxRetries: 2 }));
-
-    expect(error.code).toBe(ErrorCode.UPSTREAM_UNAVAILABLE);
-    expect(emulator.requests.map((r) => r.status)).toEqual([502, 502, 502]);
-  });
-
-  it("reports UPSTREAM_TIMEOUT when Pipefy does not answer in time", async () => {
-    emulator.inject({ kind: "hang" });
-    const error = await failure(fetchOnce(query("2026-03-01", "2026-03-05"), { timeoutMs: 200, maxRetries: 1 }));
-
-    expect(error.code).toBe(ErrorCode.UPSTREAM_TIMEOUT);
-    expect(emulator.requests).toHaveLength(2);
-  });
-
-  it("reports a body that is not JSON, or not the documented shape, as UPSTREAM_BAD_RESPONSE", async () => {
-    emulator.inject({ kind: "malformed" }, 1);
-    expect((await failure(fetchOnce(query("2026-03-01", "2026-03-05")))).code).toBe(ErrorCode.UPSTREAM_BAD_RESPONSE);
-
-    // A key the operation did not select (and not the documents' sample key) is not read in its place.
+  it("reports an answer under a key the operation did not select as UPSTREAM_BAD_RESPONSE, not read in its place", async () => {
+    // Nor is it read as the documents' sample key.
     const provider = await providerWithUuid();
     emulator.inject({ kind: "status", status: 200, body: { data: { usage: { data: [{ dimension: "Counter", metric: 1 }] } } }, offContract: "an answer under a key the operation did not select" });
-    const error = await failure(provider.fetch(query(FEBRUARY.from, FEBRUARY.to, { groupBy: ["token"] }), callContext(20_000, () => NOW)));
+    const error = await failure(provider.fetch(query(FEBRUARY.from, FEBRUARY.to, { groupBy: ["token"] }), callContext(20_000, () => NOW)), PIPEFY_DEMO_TOKEN);
     expect(error.code).toBe(ErrorCode.UPSTREAM_BAD_RESPONSE);
     expect(emulator.requests).toHaveLength(1);
   });
