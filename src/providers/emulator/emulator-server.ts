@@ -263,7 +263,7 @@ export abstract class EmulatorServer implements EmulatorHandle {
     const chunk = "0,".repeat(32 * 1024);
     res.write("[");
     for (let sent = 1; sent < bytes && !res.destroyed; sent += chunk.length) {
-      if (!res.write(chunk)) await new Promise<void>((r) => { res.once("drain", () => r()); res.once("close", () => r()); });
+      if (!res.write(chunk)) await drainOrClose(res);
     }
     res.end("0]");
   }
@@ -299,6 +299,19 @@ export function seeded(seed: string): number {
   h ^= h >>> 17;
   h ^= h << 5;
   return (h >>> 0) / 0x1_0000_0000;
+}
+
+/** Resolves when the response can take more, or is gone; leaves no listener behind either way. */
+function drainOrClose(res: ServerResponse): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      res.off("drain", done);
+      res.off("close", done);
+      resolve();
+    };
+    res.on("drain", done);
+    res.on("close", done);
+  });
 }
 
 function readBody(req: IncomingMessage): Promise<string> {
