@@ -70,7 +70,7 @@ export interface AdverityEmulatorOptions extends EmulatorOptions {
 export class AdverityEmulator extends EmulatorServer {
   readonly contract = "adverity" as const;
 
-  protected errorBody(status: number, message: string): unknown {
+  protected errorBody(_status: number, message: string): unknown {
     return { detail: message };
   }
 

@@ -182,7 +182,7 @@ describe("Ace Data Cloud answers", () => {
 
   it.each([
     ["a negative amount", (date: string) => ({ results: [{ date, api_id: "a", amount: -3 }], total: 0, api_map: {} }), "/results/0/amount must be >= 0"],
-    ["both shapes at once", (date: string) => ({ results: [], items: [], total: 0, api_map: {}, apis: {} }), "must match exactly one schema in oneOf"],
+    ["both shapes at once", (_date: string) => ({ results: [], items: [], total: 0, api_map: {}, apis: {} }), "must match exactly one schema in oneOf"],
     ["a row without an amount", (date: string) => ({ items: [{ date, api_id: "a" }], total: 0, apis: {} }), "must have required property 'amount'"],
     ["a name that is not a string", (date: string) => ({ results: [{ date, api_id: "secret-api-id", amount: 1 }], total: 1, api_map: { "secret-api-id": { name: 7 } } }), "/api_map/{id}/name must be string"],
   ])("fails with UPSTREAM_BAD_RESPONSE on %s, naming where the contract is broken but no upstream value", async (what, body, expected) => {
