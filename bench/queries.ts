@@ -1,4 +1,4 @@
-import { firstOfMonth, lastOfMonth, shift, utcDay, type Day } from "./lib/days";
+import { firstOfMonth, lastOfMonth, monthsBefore, shift, utcDay, type Day } from "./lib/days";
 import type { BenchRequest, Panel, ProviderName } from "./lib/report";
 
 /**
@@ -9,7 +9,7 @@ import type { BenchRequest, Panel, ProviderName } from "./lib/report";
  */
 export interface BenchPlan {
   today: Day;
-  /** Before phase 2: one day no phase reads, all providers, to warm the process (not the cache). */
+  /** Before phase 2: one day that no phase before the fill reads, all providers, to warm the process (not the cache). */
   processWarmUp: BenchRequest;
   /** Phase 2 and 3: one 30-day report over all five providers. */
   cold: BenchRequest;
@@ -17,13 +17,24 @@ export interface BenchPlan {
   dashboard: readonly BenchRequest[];
   /** Phase 4: concurrent clients (one request each). */
   fanIn: readonly BenchRequest[];
+  /**
+   * Phases 6 and 7: 90 days over all five providers, DAY. Fetched once by the first server (the
+   * fill: only the days no earlier phase stored go upstream), then read from the store by a second
+   * server process on the same store file.
+   */
+  long: BenchRequest;
 }
 
 /** The ACE Data API a dashboard filter picks ("Claude Messages", see acedata.emulator.ts). */
 export const FILTERED_API = "8a2d9c44-7e1f-4b3a-8c2e-1d5f6a7b8c02";
 
+/** Pipefy's named periods reach back to the 1st of the third whole month before this one. */
+const PIPEFY_MONTHS_BACK = 3;
+const LONG_DAYS = 90;
+
 /** Jiandaoyun's 1 request/second makes every new day cost 1 s: the drill-down panels leave it out. */
 const NOT_JIANDAOYUN: readonly ProviderName[] = ["ACEDATA", "AI_STUDIO", "PIPEFY", "ADVERITY"];
+const NOT_PIPEFY: readonly ProviderName[] = ["JIANDAOYUN", "ACEDATA", "AI_STUDIO", "ADVERITY"];
 
 export function plan(now = Date.now(), fanInClients = 50): BenchPlan {
   const today = utcDay(0, now);
@@ -43,7 +54,10 @@ export function plan(now = Date.now(), fanInClients = 50): BenchPlan {
 
   // A dashboard session ending at A: overview, drill-downs, a filter, week over week, a whole
   // month, then a week in the middle and a zoom out around it (two gaps in what is held).
-  const A = T(-56);
+  // A-41 (D10) must stay inside Pipefy's retention on any day of the month: its oldest period,
+  // last_3_months, starts on the 1st three months back, at worst 89 days ago (on the 1st of a
+  // month). A = T-46 keeps A-41 at T-87, and the whole session clear of the cold report's 30 days.
+  const A = T(-46);
   const a = (offset: number) => shift(A, offset);
   const monthBeforeA = shift(firstOfMonth(A), -1);
   const dashboard: BenchRequest[] = [
@@ -118,5 +132,24 @@ export function plan(now = Date.now(), fanInClients = 50): BenchPlan {
     return { name: `fan-in client ${i + 1}`, description: `${panel.from}..${panel.to}`, panels: [panel] };
   });
 
-  return { today, processWarmUp, cold, dashboard, fanIn };
+  // 90 closed days, T-91..T-2, which the phases before the fill already read in part (the fill asks
+  // only the rest). Pipefy serves its last three whole months, which on four days of a common year
+  // (March 1, April 1, May 1 and 2) begin after T-91; an answer with a day Pipefy does not serve is
+  // not stored, and would be asked again after the restart. On those days Pipefy reads from its
+  // oldest day, in an alias of its own; on every other day the report is one panel.
+  const longPanel: Panel = { alias: "long", from: T(-(LONG_DAYS + 1)), to: T(-2), granularity: "DAY" };
+  const pipefyOldest = monthsBefore(today, PIPEFY_MONTHS_BACK);
+  const long: BenchRequest =
+    pipefyOldest <= longPanel.from
+      ? { name: "long-90d", description: `${LONG_DAYS} days, all five providers, DAY`, panels: [longPanel] }
+      : {
+          name: "long-90d",
+          description: `${LONG_DAYS} days, all five providers, DAY (Pipefy from its oldest day, ${pipefyOldest})`,
+          panels: [
+            { ...longPanel, providers: NOT_PIPEFY },
+            { alias: "longPipefy", from: pipefyOldest, to: longPanel.to, granularity: "DAY", providers: ["PIPEFY"] },
+          ],
+        };
+
+  return { today, processWarmUp, cold, dashboard, fanIn, long };
 }

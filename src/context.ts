@@ -1,5 +1,8 @@
 import type { GraphQLError } from "graphql";
+import type { AlertService } from "./alerts/alert.service";
+import type { BudgetService } from "./alerts/budget.service";
 import type { Principal } from "./auth/api-keys";
+import type { CollectionService } from "./collect/collection.service";
 import type { ProviderFailureError } from "./common/errors";
 import type { OrganizationService } from "./organizations/organization.service";
 import type { UsageService, ServiceScope } from "./usage/usage.service";
@@ -8,6 +11,9 @@ import type { UsageService, ServiceScope } from "./usage/usage.service";
 export interface AppServices {
   readonly organizations: OrganizationService;
   readonly usage: UsageService;
+  readonly budgets: BudgetService;
+  readonly alerts: AlertService;
+  readonly collection: CollectionService;
 }
 
 /** The per-request GraphQL context. Loaders live here, one set per request. */

@@ -15,6 +15,11 @@ export interface DemoOptions {
   latencyMs?: number;
   /** Keep each emulator's request log (tests); off in demo mode, which would keep it forever. */
   recordRequests?: boolean;
+  /**
+   * Scheduled collection (DESIGN §6), on by default as in any config; tests that count upstream
+   * calls turn it off (`"collect": false`) so that no scheduled run can ever add to them.
+   */
+  collect?: boolean;
 }
 
 /**
@@ -33,6 +38,7 @@ export async function startDemo(env: NodeJS.ProcessEnv, overrides: DemoOptions =
       {
         server: { host: "127.0.0.1", port: overrides.port ?? 4000 },
         organizations: [{ id: DEMO_ORGANIZATION, name: "Demo Organization", providers }],
+        ...(overrides.collect === false ? { collect: false } : {}),
       },
       env,
       { demo: true },

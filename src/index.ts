@@ -36,7 +36,8 @@ async function main(): Promise<void> {
   const log = createLogger(config.log.level);
   let server: Awaited<ReturnType<typeof createServer>>;
   try {
-    server = await createServer(config, { log });
+    // Demo mode collects the last days at start, so that `collection` and history have something to show.
+    server = await createServer(config, { log, collectOnStart: config.demo });
   } catch (error) {
     if (error instanceof StoreOpenError) {
       // One line that names the problem and never the password (StoreOpenError masks it).

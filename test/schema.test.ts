@@ -15,6 +15,8 @@ describe("the subgraph schema", () => {
       "type Organization", '@key(fields: "id")', "usage(input: UsageInput!): UsageReport!", "records(input: RecordsInput!): [UsageRecord!]!",
       "union UsageRecord", "input UsageInput", "input RecordsInput", "type UsageReport", "type UsageSeries", "type UsagePoint",
       "type SourceStatus", "upstreamRequests: Int!", "cachedResponses: Int!", "finalizedThrough: Date", "providers: [ProviderInfo!]!",
+      "collection: [CollectionStatus!]!", "type CollectionStatus", "storedDays: Int!", "missingDays: Int!", "lastRunState: SourceState", "lastError: SourceError", "nextRunAt: DateTime",
+      "budgets(at: Date): [BudgetStatus!]!", "type BudgetStatus", "enum BudgetState", "alerts(from: Date!, to: Date!): [Alert!]!", "type Alert", "enum AlertKind",
     ]) {
       expect(sdl).toContain(name);
     }

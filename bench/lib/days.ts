@@ -42,6 +42,13 @@ export function lastOfMonth(d: Day): Day {
   return new Date(Date.UTC(y, m, 0)).toISOString().slice(0, 10);
 }
 
+/** The first day of the month `months` calendar months before `d`'s month. */
+export function monthsBefore(d: Day, months: number): Day {
+  let m = firstOfMonth(d);
+  for (let i = 0; i < months; i++) m = firstOfMonth(shift(m, -1));
+  return m;
+}
+
 export function isWholeMonths(span: Span): boolean {
   return span.from === firstOfMonth(span.from) && span.to === lastOfMonth(span.to);
 }

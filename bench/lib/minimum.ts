@@ -74,6 +74,17 @@ export class MinimumCalls {
     return { calls, pipefyUuid: pipefy.uuid };
   }
 
+  /**
+   * A new server process on the same store: what the process held (its cache, Pipefy's
+   * organization uuid) is gone, what the store holds stays held. The model holds days, not fetch
+   * scopes, so this is exact only for requests in a scope the store holds entirely; the bench's
+   * restart phases ask only the daily report scope (DAY, no grouping, no filter) that the fill wrote
+   * for every day they read, and they pass the fill's panels to a fresh model before this call.
+   */
+  restart(): void {
+    this.pipefyUuidHeld = false;
+  }
+
   /** One call per distinct UTC+8 day not fetched before (the vendor's call is one day). */
   private jiandaoyun(panels: readonly Panel[]): number {
     const missing = new Set(panels.flatMap((p) => daysOf(p)).filter((d) => !this.jiandaoyunDays.has(d)));
@@ -174,7 +185,8 @@ export class MinimumCalls {
   }
 
   /**
-   * One organization-uuid lookup for the run. Daily totals: the fewest periods whose windows cover
+   * One organization-uuid lookup per server process, before its first period call (none when
+   * everything asked is held, as after a restart on a store that holds it). Daily totals: the fewest periods whose windows cover
    * the days not fetched before (any period's daily answer gives the same days). Breakdowns: for
    * each period a correct answer needs (the fewest covering the range, then the tightest), one call
    * per dimension asked, plus the period total when a breakdown is capped at the top 10. The total
@@ -185,9 +197,6 @@ export class MinimumCalls {
     if (panels.length === 0) return { calls: 0, uuid: false };
     const windows = new Map(PERIODS.map((p) => [p, this.emulators.pipefy.periodWindow(p)] as const));
     let calls = 0;
-    const uuid = !this.pipefyUuidHeld;
-    if (uuid) calls++;
-    this.pipefyUuidHeld = true;
 
     const breakdownKeys = (p: Panel) =>
       (["operation", "token"] as const).filter((k) => p.groupBy?.includes(k) || p.where?.some((f) => f.key === k));
@@ -216,6 +225,11 @@ export class MinimumCalls {
         }
         if (capped && this.take(`${period}:daily`)) calls++;
       }
+    }
+    const uuid = calls > 0 && !this.pipefyUuidHeld;
+    if (uuid) {
+      calls++;
+      this.pipefyUuidHeld = true;
     }
     return { calls, uuid };
   }

@@ -25,7 +25,7 @@ export interface BenchRequest {
 
 const REPORT_SELECTION = `
   series { provider metric { key } dimensions { key value } points { start end value final } total }
-  sources { provider state upstreamRequests cachedResponses error { code } }`;
+  sources { provider state upstreamRequests cachedResponses storedDays error { code } }`;
 
 /** The operation and variables of a request: `usage(input: $<alias>)` per panel. */
 export function operationOf(request: BenchRequest, organization: string): { query: string; variables: Record<string, unknown> } {
@@ -52,6 +52,8 @@ export interface SourceStatusBody {
   state: "OK" | "PARTIAL" | "FAILED" | "NOT_CONFIGURED";
   upstreamRequests: number;
   cachedResponses: number;
+  /** Days of the report read from the usage store. */
+  storedDays: number;
   error: { code: string } | null;
 }
 
@@ -94,4 +96,18 @@ export function reportedUpstream(body: GraphQLBody): Record<string, number> {
     for (const s of report.sources) out[s.provider] = (out[s.provider] ?? 0) + s.upstreamRequests;
   }
   return out;
+}
+
+/** `sources.storedDays` of every panel of an answer, "alias/PROVIDER" → days. */
+export function storedDaysOf(body: GraphQLBody): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [alias, report] of Object.entries(body.data?.organization ?? {})) {
+    for (const s of report.sources) out[`${alias}/${s.provider}`] = s.storedDays;
+  }
+  return out;
+}
+
+/** The series of every panel of an answer, by alias (for comparing two answers but their sources). */
+export function seriesOf(body: GraphQLBody): Record<string, unknown[]> {
+  return Object.fromEntries(Object.entries(body.data?.organization ?? {}).map(([alias, report]) => [alias, report.series]));
 }

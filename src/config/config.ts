@@ -19,6 +19,9 @@ import {
 import type { ProviderKey } from "../providers/provider";
 import { MODULES_BY_KEY } from "../providers/registry";
 import { BaseProviderSettings, CircuitBreakerSettings, RateLimitSettings } from "../providers/settings";
+import { resolveBudgets, resolveNotify, type BudgetConfig, type NotifyConfig } from "./budgets.config";
+import { resolveCollect, type CollectConfig } from "./collect.config";
+import { ConfigError } from "./config-error";
 import { describeJsonError } from "./json-error";
 import { defaultStoreUrl, resolveStoreUrl, StoreUrlError } from "../store/store.config";
 
@@ -32,7 +35,14 @@ export interface OrganizationConfig {
   readonly id: string;
   readonly name: string;
   readonly providers: Readonly<Partial<Record<ProviderKey, BaseProviderSettings>>>;
+  /** DESIGN §7; empty when the config has none. */
+  readonly budgets: readonly BudgetConfig[];
+  /** Where alerts are POSTed; no webhooks when the config has none. */
+  readonly notify: NotifyConfig;
 }
+
+export type { BudgetConfig, NotifyConfig, WebhookConfig } from "./budgets.config";
+export type { CollectConfig } from "./collect.config";
 
 /** The resolved, validated, frozen configuration: the only thing that has read the environment. */
 export interface Config {
@@ -42,6 +52,8 @@ export interface Config {
   readonly cache: { readonly url: string };
   /** The durable usage store: `sqlite:<absolute path>`, `sqlite::memory:`, `postgres://…` or `none`. */
   readonly store: { readonly url: string };
+  /** Scheduled collection into the store (DESIGN §6); false: none (`"collect": false`). */
+  readonly collect: CollectConfig | false;
   readonly organizations: readonly OrganizationConfig[];
   readonly limits: { readonly deadlineMs: number };
   readonly log: { readonly level: string };
@@ -66,10 +78,7 @@ export interface GraphQLLimits {
   readonly debug: boolean;
 }
 
-/** A configuration that cannot be used: the message names the field, never a secret's value. */
-export class ConfigError extends Error {
-  override name = "ConfigError";
-}
+export { ConfigError };
 
 class ServerSection {
   @IsString()
@@ -168,6 +177,14 @@ class OrganizationSection {
 
   @IsOptional()
   providers?: Record<string, unknown>;
+
+  /** Checked by resolveBudgets. */
+  @IsOptional()
+  budgets?: unknown;
+
+  /** Checked by resolveNotify. */
+  @IsOptional()
+  notify?: unknown;
 }
 
 const LOOPBACK_HOSTS = new Set(["127.0.0.1", "::1", "localhost"]);
@@ -211,7 +228,7 @@ export function loadConfigFile(argv: readonly string[], env: NodeJS.ProcessEnv):
 export function resolveConfig(raw: unknown, env: NodeJS.ProcessEnv, options: { demo?: boolean; configDir?: string } = {}): Config {
   if (!isObject(raw)) throw new ConfigError("config must be a JSON object");
   const doc = substitute(raw, env, "") as Record<string, unknown>;
-  rejectUnknown(doc, ["server", "auth", "cache", "organizations", "limits", "log", "graphql", "store"], "");
+  rejectUnknown(doc, ["server", "auth", "cache", "organizations", "limits", "log", "graphql", "store", "collect"], "");
 
   const server = section(ServerSection, doc.server, "server");
   if (env.PORT !== undefined && env.PORT !== "") {
@@ -221,6 +238,7 @@ export function resolveConfig(raw: unknown, env: NodeJS.ProcessEnv, options: { d
   }
   const cache = section(CacheSection, doc.cache, "cache");
   const store = storeSection(doc.store, options);
+  const collect = resolveCollect(doc.collect);
   const limits = section(LimitsSection, doc.limits, "limits");
   const log = section(LogSection, { ...(isObject(doc.log) ? doc.log : {}), ...(env.USAGEGRAPH_LOG_LEVEL ? { level: env.USAGEGRAPH_LOG_LEVEL } : {}) }, "log");
 
@@ -257,7 +275,7 @@ export function resolveConfig(raw: unknown, env: NodeJS.ProcessEnv, options: { d
   if (!auth && !isLoopback(server.host)) {
     throw new ConfigError(`auth: required when server.host is not loopback (${server.host}); without it anyone who can reach the server reads every organization`);
   }
-  return deepFreeze({ server, auth, cache, store, organizations, limits, log, graphql, demo: options.demo ?? false });
+  return deepFreeze({ server, auth, cache, store, collect, organizations, limits, log, graphql, demo: options.demo ?? false });
 }
 
 /** A relative sqlite path is resolved against the config file's folder, never the working directory. */
@@ -288,7 +306,8 @@ function organization(raw: unknown, path: string): OrganizationConfig {
       providers[key as ProviderKey] = settings;
     }
   }
-  return { id: org.id, name: org.name, providers };
+  const budgets = resolveBudgets(org.budgets, `${path}.budgets`, new Set(Object.keys(providers) as ProviderKey[]));
+  return { id: org.id, name: org.name, providers, budgets, notify: resolveNotify(org.notify, `${path}.notify`) };
 }
 
 /** Builds an instance of a class-validator class from plain JSON and validates it. */

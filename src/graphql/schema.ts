@@ -5,6 +5,8 @@ import { buildSchema, createResolversMap } from "type-graphql";
 import type { RequestContext } from "../context";
 import { PROVIDER_MODULES } from "../providers/registry";
 import "./enums";
+import { BudgetResolver } from "./budget.resolver";
+import { CollectionResolver } from "./collection.resolver";
 import { loadOrganization, OrganizationResolver } from "./organization.resolver";
 import { ProviderResolver } from "./provider.resolver";
 import { validateArgument } from "./validation";
@@ -31,7 +33,7 @@ export function buildUsageGraphSchema(): Promise<SubgraphSchema> {
 
 async function build(): Promise<SubgraphSchema> {
   const typeSchema = await buildSchema({
-    resolvers: [OrganizationResolver, ProviderResolver],
+    resolvers: [OrganizationResolver, BudgetResolver, CollectionResolver, ProviderResolver],
     orphanedTypes: PROVIDER_MODULES.flatMap((m) => m.recordTypes) as never,
     validate: true,
     validateFn: validateArgument,

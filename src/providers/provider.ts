@@ -124,9 +124,19 @@ export interface SourceIssue {
   retryAfterSeconds?: number;
 }
 
+/** A vendor-declared quota (Pipefy's `limit`): how much of a metric a window of days allows. */
+export interface ProviderQuota {
+  metric: string;
+  /** The days the quota is for, inclusive (Pipefy: the period's filterDate). */
+  window: DateRange;
+  amount: number;
+}
+
 export interface ProviderResult {
   /** Observations carrying every dimension in the query's groupBy and where keys. */
   observations: Observation[];
+  /** Quotas the vendor reported in the answers of this fetch; absent when it reports none. */
+  quotas?: ProviderQuota[];
   /** Native rows, instances of the provider's record classes; empty unless query.records. */
   records: object[];
   issues: SourceIssue[];

@@ -2,6 +2,7 @@ import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { ApolloServer } from "@apollo/server";
 import { fastifyApolloDrainPlugin } from "@as-integrations/fastify";
+import type { EvaluationSummary } from "../alerts/notifier";
 import { ANONYMOUS, ApiKeyAuthenticator, type Principal } from "../auth/api-keys";
 import { createLogger, type Logger } from "../common/logger";
 import type { Config } from "../config/config";
@@ -9,6 +10,7 @@ import type { RequestContext } from "../context";
 import type { UpstreamCache } from "../providers/http/cache";
 import type { QueueRegistry } from "../providers/http/queue";
 import { buildUsageGraphSchema } from "../graphql/schema";
+import { collectInBackground, type CollectionScheduler } from "../collect/collection.scheduler";
 import { createRuntime } from "../runtime";
 import { createApollo } from "./apollo";
 import { createHttpApp } from "./http";
@@ -26,6 +28,10 @@ export interface UsageGraphServer {
   readonly cache: UpstreamCache;
   readonly queues: QueueRegistry;
   readonly log: Logger;
+  /** Scheduled collection, started by listen() (`runNow()` for tests). */
+  readonly collection: CollectionScheduler;
+  /** Sends the organization's new alerts to its webhooks (what runs after each collection run). */
+  evaluateAlerts(organizationId: string): Promise<EvaluationSummary>;
   /** Starts listening on config.server; resolves to the base URL (http://host:port). */
   listen(): Promise<string>;
   /** Stops accepting, lets in-flight requests finish, then releases everything. */
@@ -36,6 +42,11 @@ export interface ServerOptions {
   log?: Logger;
   /** Clock, injectable for tests. */
   now?: () => number;
+  /**
+   * Collect the last `collect.backfillDays` days in the background once listening: what demo mode
+   * does (`npm start`), so that `collection` and history have something to show. Off by default.
+   */
+  collectOnStart?: boolean;
 }
 
 /** Builds everything usagegraph serves from a resolved config. What tests import. */
@@ -69,6 +80,8 @@ export async function createServer(config: Config, options: ServerOptions = {}):
     cache: runtime.cache,
     queues: runtime.queues,
     log,
+    collection: runtime.collection.scheduler,
+    evaluateAlerts: (organizationId) => runtime.notifier.evaluate(organizationId),
     async listen() {
       try {
         await app.listen({ port: config.server.port, host: config.server.host });
@@ -78,6 +91,9 @@ export async function createServer(config: Config, options: ServerOptions = {}):
       }
       const { port } = app.server.address() as AddressInfo;
       const host = config.server.host.includes(":") ? `[${config.server.host}]` : config.server.host;
+      // Collection belongs to the serving process: started here, never by the CLI.
+      runtime.collection.scheduler.start();
+      if (options.collectOnStart && config.collect && runtime.store.kind !== "none") void collectInBackground(runtime.collection.scheduler, log, config.collect.backfillDays);
       return `http://${host}:${port}`;
     },
     async stop() {

@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import { sql, type Insertable, type Kysely } from "kysely";
 import { isCalendarDate, type CalendarDate, type DateRange } from "../common/dates";
 import type { CollectionRunRow, ObservationRow, StoreDatabase, StoreDialect } from "./store.schema";
@@ -5,6 +6,8 @@ import {
   StoreArgumentError,
   type CollectionRun,
   type CollectionRunState,
+  type NotificationKey,
+  type NotificationOutcome,
   type StoreExtent,
   type StoredObservation,
   type UsageStore,
@@ -198,6 +201,53 @@ export class KyselyStore implements UsageStore {
     }));
   }
 
+  async claimNotification(key: NotificationKey, leaseMs: number): Promise<string | null> {
+    requireNotificationKey(key);
+    if (!Number.isFinite(leaseMs) || leaseMs <= 0) throw new StoreArgumentError("leaseMs: must be a number above 0");
+    const claim = randomUUID();
+    const now = this.now();
+    const at = new Date(now).toISOString();
+    const where = { organization: key.organization, alert_id: key.alertId, webhook: key.webhook };
+    // First delivery: the primary key lets exactly one INSERT through, whoever races for it.
+    const inserted = await this.db
+      .insertInto("notifications")
+      .values({ ...where, state: "SENDING", claim, claimed_at: at, sent_at: null, attempts: 0, last_status: null })
+      .onConflict((oc) => oc.columns(["organization", "alert_id", "webhook"]).doNothing())
+      .executeTakeFirst();
+    if (Number(inserted.numInsertedOrUpdatedRows ?? 0) === 1) return claim;
+    // A delivery that failed for good, or whose claimer died mid-flight (its lease ran out), is
+    // taken over by one conditional UPDATE: the row lock (PostgreSQL re-checks the WHERE clause
+    // after a concurrent update commits) or SQLite's single writer lets one caller match it.
+    const expired = new Date(now - leaseMs).toISOString();
+    const updated = await this.db
+      .updateTable("notifications")
+      .set({ state: "SENDING", claim, claimed_at: at })
+      .where("organization", "=", where.organization)
+      .where("alert_id", "=", where.alert_id)
+      .where("webhook", "=", where.webhook)
+      .where((eb) => eb.or([eb("state", "=", "FAILED"), eb.and([eb("state", "=", "SENDING"), eb("claimed_at", "<", expired)])]))
+      .executeTakeFirst();
+    return Number(updated.numUpdatedRows) === 1 ? claim : null;
+  }
+
+  async settleNotification(key: NotificationKey, claim: string, outcome: NotificationOutcome): Promise<void> {
+    requireNotificationKey(key);
+    if (!Number.isInteger(outcome.attempts) || outcome.attempts < 0) throw new StoreArgumentError("outcome.attempts: must be a whole number >= 0");
+    await this.db
+      .updateTable("notifications")
+      .set((eb) => ({
+        state: outcome.sent ? "SENT" : "FAILED",
+        sent_at: outcome.sent ? new Date(this.now()).toISOString() : null,
+        attempts: eb("attempts", "+", outcome.attempts),
+        last_status: outcome.status,
+      }))
+      .where("organization", "=", key.organization)
+      .where("alert_id", "=", key.alertId)
+      .where("webhook", "=", key.webhook)
+      .where("claim", "=", claim)
+      .execute();
+  }
+
   async healthy(): Promise<boolean> {
     if (this.#closed) return false;
     try {
@@ -241,6 +291,12 @@ function decodeDimensions(dims: string, labels: string): StoredObservation["dime
 
 function requireName(field: string, value: string): void {
   if (typeof value !== "string" || value === "") throw new StoreArgumentError(`${field}: must be a non-empty string`);
+}
+
+function requireNotificationKey(key: NotificationKey): void {
+  requireName("organization", key.organization);
+  requireName("alertId", key.alertId);
+  requireName("webhook", key.webhook);
 }
 
 function requireRange(range: DateRange): void {

@@ -51,10 +51,27 @@ export interface CollectionRunRow {
   days: number;
 }
 
+/** One delivery of one alert to one webhook (002_notifications). */
+export interface NotificationRow {
+  organization: string;
+  alert_id: string;
+  /** A hash of the webhook's URL, never the URL: it is a secret. */
+  webhook: string;
+  /** SENDING (claimed, in flight), SENT, or FAILED (the next claim retries it). */
+  state: string;
+  /** The token of the claim that owns the row: only its holder settles it. */
+  claim: string;
+  claimed_at: Instant;
+  sent_at: ColumnType<Date | string | null, string | null, string | null>;
+  attempts: number;
+  last_status: number | null;
+}
+
 export interface StoreDatabase {
   observations: ObservationRow;
   coverage: CoverageRow;
   collection_runs: CollectionRunRow;
+  notifications: NotificationRow;
 }
 
 export type StoreDialect = "sqlite" | "postgres";
@@ -122,6 +139,29 @@ export function storeMigrations(dialect: StoreDialect): Record<string, Migration
         await db.schema.dropTable("collection_runs").execute();
         await db.schema.dropTable("coverage").execute();
         await db.schema.dropTable("observations").execute();
+      },
+    },
+    "002_notifications": {
+      // The primary key is what makes a delivery happen once: a claim is an INSERT it lets through
+      // for one caller only, across restarts and replicas (see KyselyStore.claimNotification).
+      async up(db: Kysely<any>): Promise<void> {
+        await db.schema
+          .createTable("notifications")
+          .addColumn("organization", "text", (c) => c.notNull())
+          .addColumn("alert_id", "text", (c) => c.notNull())
+          .addColumn("webhook", "text", (c) => c.notNull())
+          .addColumn("state", "text", (c) => c.notNull())
+          .addColumn("claim", "text", (c) => c.notNull())
+          .addColumn("claimed_at", instant, (c) => c.notNull())
+          .addColumn("sent_at", instant)
+          .addColumn("attempts", "integer", (c) => c.notNull().defaultTo(0))
+          .addColumn("last_status", "integer")
+          .addPrimaryKeyConstraint("notifications_pkey", ["organization", "alert_id", "webhook"])
+          .addCheckConstraint("notifications_state", sql`state in ('SENDING', 'SENT', 'FAILED')`)
+          .execute();
+      },
+      async down(db: Kysely<any>): Promise<void> {
+        await db.schema.dropTable("notifications").execute();
       },
     },
   };

@@ -35,6 +35,25 @@ export interface CollectionRun {
   days: number;
 }
 
+/**
+ * One delivery of one alert to one webhook: the unique key of the `notifications` table. `webhook`
+ * is chosen by the caller and must not be the URL (a secret): the notifier uses a hash of it.
+ */
+export interface NotificationKey {
+  organization: string;
+  alertId: string;
+  webhook: string;
+}
+
+/** How a claimed delivery ended: SENT for good, or FAILED, which the next claim takes over. */
+export interface NotificationOutcome {
+  sent: boolean;
+  /** The receiver's last HTTP status; null when it never answered. */
+  status: number | null;
+  /** POSTs made under this claim. */
+  attempts: number;
+}
+
 /** What the store knows of one organization's provider: for `Organization.collection`. */
 export interface StoreExtent {
   /** First and last day covered as final, any scope; null when none. */
@@ -75,6 +94,16 @@ export interface UsageStore {
   recordRun(run: CollectionRun): Promise<void>;
   /** The latest `n` runs, newest first. */
   lastRuns(org: string, provider: string, n: number): Promise<CollectionRun[]>;
+  /**
+   * Claims the delivery `key` for the caller: resolves to a claim token for exactly one caller, and
+   * to null for every other one while the delivery is sent, or in flight under a claim younger than
+   * `leaseMs`. The claim is the write itself (an INSERT that a unique key lets through once, or an
+   * UPDATE of a FAILED or expired row, conditional in its WHERE clause), never a read followed by a
+   * write, so two replicas or a restart never both get it.
+   */
+  claimNotification(key: NotificationKey, leaseMs: number): Promise<string | null>;
+  /** Records the end of the delivery claimed with `claim`; a claim taken over since changes nothing. */
+  settleNotification(key: NotificationKey, claim: string, outcome: NotificationOutcome): Promise<void>;
   /** True when the store answers a trivial query. */
   healthy(): Promise<boolean>;
   /** Closes the connection or pool; idempotent. */

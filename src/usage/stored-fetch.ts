@@ -1,3 +1,4 @@
+import { LRUCache } from "lru-cache";
 import { addDays, eachDay, type CalendarDate, type DateRange } from "../common/dates";
 import type { Logger } from "../common/logger";
 import type { CallContext, DimensionKey, DimensionValue, Observation, Provider, ProviderQuery, ProviderResult } from "../providers/provider";
@@ -23,7 +24,21 @@ export interface StoredResult extends ProviderResult {
  * A store that fails at runtime is skipped: the query goes upstream as without a store, and the
  * failure is logged (and seen by /readyz); nothing already written is touched.
  */
+/** What the store held for one (organization, provider, scope, range): final rows never change. */
+interface StoreRead {
+  covered: Set<CalendarDate>;
+  stored: StoredObservation[];
+}
+
 export class StoredFetch {
+  /**
+   * Reads of final data, kept in memory: a dashboard asks the same closed range again and again,
+   * and what the store holds as final never changes, it only grows. A write of this process drops
+   * the reads of its (organization, provider, scope); another replica's write is seen when a read
+   * expires (its days are then asked upstream, through the cache, in the meantime: never wrong).
+   */
+  private readonly reads = new LRUCache<string, StoreRead>({ max: 500, ttl: 5 * 60_000 });
+
   constructor(
     private readonly store: UsageStore,
     private readonly log: Logger,
@@ -33,16 +48,7 @@ export class StoredFetch {
     const key = provider.catalog.key;
     const scope = fetchScope(query);
     const full: ProviderQuery = { ...query, metrics: provider.catalog.metrics.map((m) => m.key) };
-    let covered = new Set<CalendarDate>();
-    let stored: StoredObservation[] = [];
-    try {
-      covered = await this.store.finalDays(organization, key, scope, query.range);
-      if (covered.size > 0) stored = await this.store.observations(organization, key, scope, query.range);
-    } catch (error) {
-      this.storeFailed(error, "read");
-      covered = new Set();
-      stored = [];
-    }
+    const { covered, stored } = await this.read(organization, key, scope, query.range);
 
     const gaps = gapsOf(query.range, covered);
     const answers = await Promise.all(gaps.map((range) => provider.fetch({ ...full, range }, call)));
@@ -57,10 +63,28 @@ export class StoredFetch {
     return {
       observations: [...kept, ...fresh],
       records: answers.flatMap((a) => a.records),
+      // Quotas are not stored: only an answer asked for now reports one.
+      quotas: answers.flatMap((a) => a.quotas ?? []),
       issues,
       finalizedThrough: finalized.length > 0 ? finalized.sort().at(-1)! : null,
       storedDays: covered.size,
     };
+  }
+
+  private async read(organization: string, provider: string, scope: string, range: DateRange): Promise<StoreRead> {
+    const memo = `${organization}\n${provider}\n${scope}\n${range.from}\n${range.to}`;
+    const known = this.reads.get(memo);
+    if (known) return known;
+    try {
+      const covered = await this.store.finalDays(organization, provider, scope, range);
+      const stored = covered.size > 0 ? await this.store.observations(organization, provider, scope, range) : [];
+      const read = { covered, stored };
+      this.reads.set(memo, read);
+      return read;
+    } catch (error) {
+      this.storeFailed(error, "read");
+      return { covered: new Set(), stored: [] };
+    }
   }
 
   /**
@@ -76,6 +100,8 @@ export class StoredFetch {
     const rows = answer.observations.filter((o) => o.final).map(toStored);
     try {
       await this.store.write(organization, provider, scope, days, rows, true);
+      const prefix = `${organization}\n${provider}\n${scope}\n`;
+      for (const memo of [...this.reads.keys()]) if (memo.startsWith(prefix)) this.reads.delete(memo);
     } catch (error) {
       this.storeFailed(error, "write");
     }

@@ -1,4 +1,4 @@
-import type { CalendarDate } from "../common/dates";
+import type { CalendarDate, DateRange } from "../common/dates";
 import type { ErrorCode, UpstreamErrorCode } from "../common/errors";
 import type { DimensionFilter, DimensionKey, MetricKind, ProviderId } from "../providers/provider";
 
@@ -123,9 +123,20 @@ export interface SourcesAnswer {
   issues: ProviderIssue[];
 }
 
+/** A quota a provider declared in its answers for this report (Pipefy's `limit`): budgets read it. */
+export interface ReportQuota {
+  provider: ProviderId;
+  metric: string;
+  /** The days the quota is for, inclusive. */
+  window: DateRange;
+  amount: number;
+}
+
 /** Normalized usage over all providers asked for. */
 export interface UsageReport extends SourcesAnswer {
   series: UsageSeries[];
+  /** Quotas the providers reported while answering; none when no upstream call reported one. */
+  quotas: ReportQuota[];
   from: CalendarDate;
   to: CalendarDate;
   granularity: Granularity;

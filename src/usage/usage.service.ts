@@ -97,8 +97,10 @@ export class UsageService {
       const metrics = catalog.metrics.filter((m) => !input.metrics || input.metrics.includes(m.key));
       series.push(...buildSeries(catalog, metrics, result.observations, kept, where, granularity, range));
     }
+    const quotas = runs.flatMap(({ catalog, result }) => (result?.quotas ?? []).map((q) => ({ provider: catalog.id, ...q })));
     return {
       series,
+      quotas,
       ...sourcesOf(runs),
       from: range.from,
       to: input.to,

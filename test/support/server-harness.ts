@@ -18,17 +18,21 @@ export interface RunningServer {
   stop(): Promise<void>;
 }
 
-/** Starts usagegraph over HTTP on a free loopback port: demo emulators unless a config is given. */
-export async function startServer(options: { config?: Config; env?: NodeJS.ProcessEnv; mutate?: (raw: any) => void } = {}): Promise<RunningServer> {
+/**
+ * Starts usagegraph over HTTP on a free loopback port: demo emulators unless a config is given.
+ * Scheduled collection is off in the demo config unless `collect` is true: no scheduled run adds to
+ * the upstream calls a test counts.
+ */
+export async function startServer(options: { config?: Config; env?: NodeJS.ProcessEnv; mutate?: (raw: any) => void; collect?: boolean } = {}): Promise<RunningServer> {
   let demo: Demo | undefined;
   let config = options.config;
   if (!config) {
-    demo = await startDemo({ USAGEGRAPH_LOG_LEVEL: process.env.USAGEGRAPH_LOG_LEVEL, ...options.env }, { port: 0, recordRequests: true });
+    demo = await startDemo({ USAGEGRAPH_LOG_LEVEL: process.env.USAGEGRAPH_LOG_LEVEL, ...options.env }, { port: 0, recordRequests: true, collect: options.collect ?? false });
     config = demo.config;
     if (options.mutate) {
       const raw = JSON.parse(JSON.stringify(config));
       options.mutate(raw);
-      config = resolveConfig({ server: raw.server, auth: raw.auth ?? undefined, organizations: raw.organizations, limits: raw.limits, log: raw.log, cache: raw.cache, graphql: raw.graphql }, options.env ?? {}, { demo: true });
+      config = resolveConfig({ server: raw.server, auth: raw.auth ?? undefined, organizations: raw.organizations, limits: raw.limits, log: raw.log, cache: raw.cache, graphql: raw.graphql, collect: raw.collect }, options.env ?? {}, { demo: true });
     }
   }
   const server = await createServer(config);

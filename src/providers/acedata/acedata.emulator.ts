@@ -46,11 +46,18 @@ export class AceDataEmulator extends EmulatorServer {
 
   private readonly token: string;
 
+  /** A day whose spend is 5 × the usual (anomaly tests); null: none. */
+  spikeDay: string | null = null;
+  /** The API the spike is for; null: every API. */
+  spikeApiId: string | null = null;
+
   /** Spend of one API on one UTC day; 0 means the vendor lists no row for that pair. */
   amount(date: string, apiId: string, applicationId?: string | null): number {
     const r = seeded(`acedata:${applicationId ?? ""}:${date}:${apiId}`);
     // About one pair in four has no spend at all: absent rows are part of the contract.
-    return r < 0.25 ? 0 : Math.round(r * 800) / 10;
+    const usual = r < 0.25 ? 0 : Math.round(r * 800) / 10;
+    const spiked = date === this.spikeDay && (this.spikeApiId === null || this.spikeApiId === apiId);
+    return spiked ? Math.round(usual * 50) / 10 : usual;
   }
 
   /** The rows the vendor returns for a UTC day range, optionally filtered. */

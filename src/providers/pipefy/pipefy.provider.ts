@@ -1,10 +1,11 @@
 import { addDays, daysInRange, minDate, todayIn, type CalendarDate, type DateRange } from "../../common/dates";
 import { ErrorCode } from "../../common/errors";
 import type { ProviderModule } from "../module";
-import type { CallContext, Observation, Provider, ProviderDeps, ProviderQuery, ProviderResult, SourceIssue } from "../provider";
+import type { CallContext, Observation, Provider, ProviderDeps, ProviderQuery, ProviderQuota, ProviderResult, SourceIssue } from "../provider";
 import { PIPEFY_CATALOG } from "./pipefy.catalog";
 import { PipefyDataSource } from "./pipefy.datasource";
 import {
+  API_CALLS,
   breakdownObservations,
   callsOutsideTop,
   dailyAddsUp,
@@ -100,6 +101,8 @@ export class PipefyProvider implements Provider {
         }
       }
     }
+    const quotas = quotasOf([...(daily ?? []).map((d) => d.total), ...(breakdowns ?? []).flatMap((b) => b.byKey.map(([, summary]) => summary))]);
+    if (quotas.length > 0) result.quotas = quotas;
     result.issues = uniqueIssues(result.issues);
     return result;
   }
@@ -152,6 +155,15 @@ function periodObservations(b: PeriodBreakdown, keys: readonly BreakdownKey[], r
     observations.push(...breakdownObservations(key, summary, other, today));
   }
   return { observations, issues };
+}
+
+/** The API-call quota (`limit`) of each period window answered, once per window. */
+function quotasOf(summaries: readonly PipefySummary[]): ProviderQuota[] {
+  const byWindow = new Map<string, ProviderQuota>();
+  for (const s of summaries) {
+    if (s.quota !== null) byWindow.set(`${s.window.from}|${s.window.to}`, { metric: API_CALLS, window: s.window, amount: s.quota });
+  }
+  return [...byWindow.values()];
 }
 
 function isCapped(summary: PipefySummary): boolean {

@@ -67,6 +67,9 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
+/** Every migration, once each, in order. */
+const MIGRATIONS = [expect.objectContaining({ name: "001_initial" }), expect.objectContaining({ name: "002_notifications" })];
+
 const ORDER: Record<string, string> = {
   observations: "organization, provider, scope, metric, dims, start_day, end_day",
   coverage: "organization, provider, scope, day",
@@ -242,6 +245,31 @@ describe.each([sqliteFile, postgres, memory])("the usage store over $name", (tar
     expect(await store.lastRuns("runs", "acedata", 1)).toHaveLength(1);
   });
 
+  it("lets exactly one of several concurrent claims of a delivery through, and none once it is sent", async () => {
+    const key = { organization: "notify", alertId: "ANOMALY:acedata:x:2026-03-01", webhook: "hook-a" };
+    const claims = await Promise.all([1, 2, 3, 4].map(() => store.claimNotification(key, 60_000)));
+    const winners = claims.filter((c): c is string => c !== null);
+    expect(winners).toHaveLength(1);
+    await store.settleNotification(key, winners[0]!, { sent: true, status: 200, attempts: 1 });
+    expect(await store.claimNotification(key, 60_000)).toBeNull();
+    // Another webhook of the same alert is a delivery of its own.
+    expect(await store.claimNotification({ ...key, webhook: "hook-b" }, 60_000)).not.toBeNull();
+  });
+
+  it("gives a failed delivery to the next claim, once, and never to a stale claimer's settle", async () => {
+    const key = { organization: "notify", alertId: "BUDGET_THRESHOLD:b:2026-03-01:0.8", webhook: "hook-a" };
+    const first = (await store.claimNotification(key, 60_000))!;
+    expect(await store.claimNotification(key, 60_000)).toBeNull();
+    await store.settleNotification(key, first, { sent: false, status: 500, attempts: 4 });
+    const retries = await Promise.all([store.claimNotification(key, 60_000), store.claimNotification(key, 60_000)]);
+    expect(retries.filter((c) => c !== null)).toHaveLength(1);
+    // The first claimer's late settle does not touch the row the retry now owns.
+    await store.settleNotification(key, first, { sent: true, status: 200, attempts: 1 });
+    expect(await store.claimNotification(key, 60_000)).toBeNull();
+    await store.settleNotification(key, retries.find((c) => c !== null)!, { sent: true, status: 200, attempts: 1 });
+    expect(await store.claimNotification(key, 60_000)).toBeNull();
+  });
+
   it("answers healthy while open", async () => {
     expect(store.kind).toBe(target.name === "PostgreSQL" ? "postgres" : "sqlite");
     expect(await store.healthy()).toBe(true);
@@ -267,6 +295,28 @@ describe.each([sqliteFile, postgres])("opening the same $name twice", (target) =
     }
   });
 
+  it("hands a delivery whose claimer vanished mid-flight to another store once its lease has passed, and keeps a sent one across a reopen", async () => {
+    const url = await target.fresh(`lease_${dbName}`);
+    let now = START;
+    const first = await openStore(url, { log, now: () => now });
+    const key = { organization: "acme", alertId: "SOURCE_FAILING:acedata:2026-03-01T02:30:00.000Z", webhook: "hook" };
+    expect(await first.claimNotification(key, 60_000)).not.toBeNull();
+    await first.close();
+    const second = await openStore(url, { log, now: () => now });
+    try {
+      now += 30_000;
+      expect(await second.claimNotification(key, 60_000)).toBeNull();
+      now += 60_000;
+      const claim = await second.claimNotification(key, 60_000);
+      expect(claim).not.toBeNull();
+      await second.settleNotification(key, claim!, { sent: true, status: 204, attempts: 1 });
+      now += 3_600_000;
+      expect(await second.claimNotification(key, 60_000)).toBeNull();
+    } finally {
+      await second.close();
+    }
+  });
+
   it("keeps the data across a reopen, and running the migrations again is harmless", async () => {
     const url = await target.fresh(`reopen_${dbName}`);
     const first = await openStore(url, { log });
@@ -275,7 +325,7 @@ describe.each([sqliteFile, postgres])("opening the same $name twice", (target) =
     const second = await openStore(url, { log });
     try {
       expect(await second.observations("acme", "acedata", "daily", { from: "2026-02-01", to: "2026-02-01" })).toEqual([obs("acedata.credits", "2026-02-01", 3)]);
-      expect(await target.dump!(url, "kysely_migration")).toEqual([expect.objectContaining({ name: "001_initial" })]);
+      expect(await target.dump!(url, "kysely_migration")).toEqual(MIGRATIONS);
     } finally {
       await second.close();
     }
@@ -286,7 +336,7 @@ describe.each([sqliteFile, postgres])("opening the same $name twice", (target) =
     const stores = await Promise.all([openStore(url, { log }), openStore(url, { log }), openStore(url, { log })]);
     try {
       await Promise.all(stores.map((s, i) => s.write("acme", "acedata", "daily", ["2026-02-01"], [obs("acedata.credits", "2026-02-01", 3)], true).then(() => i)));
-      expect(await target.dump!(url, "kysely_migration")).toEqual([expect.objectContaining({ name: "001_initial" })]);
+      expect(await target.dump!(url, "kysely_migration")).toEqual(MIGRATIONS);
       for (const s of stores) expect(await s.finalDays("acme", "acedata", "daily", { from: "2026-02-01", to: "2026-02-01" })).toEqual(new Set(["2026-02-01"]));
     } finally {
       await Promise.all(stores.map((s) => s.close()));
@@ -301,7 +351,7 @@ describe("a SQLite store file", () => {
   it("is migrated once when three processes open it fresh at the same moment", async () => {
     const url = await sqliteFile.fresh("processes");
     expect(await openInProcesses(url, 3)).toEqual(["ok", "ok", "ok"]);
-    expect(await sqliteFile.dump!(url, "kysely_migration")).toEqual([expect.objectContaining({ name: "001_initial" })]);
+    expect(await sqliteFile.dump!(url, "kysely_migration")).toEqual(MIGRATIONS);
     expect(await sqliteFile.dump!(url, "observations")).toHaveLength(1);
   });
 
