@@ -77,7 +77,9 @@ async function main(): Promise<number> {
     check("load: zero connection errors or timeouts", result.errors === 0 && result.timeouts === 0, `${result.errors} errors, ${result.timeouts} timeouts`);
     check("load: zero GraphQL errors in bodies", result.mismatches === 0, `${result.mismatches} bodies with errors or without data`);
     check("load: requests were served", result.ok2xx > 0, `${result.ok2xx}`);
-    log(`load: ${fixed(result.requestsPerSecond, 0)} req/s, p50 ${result.latencyMs.p50} ms, p99 ${result.latencyMs.p99} ms, peak RSS ${mib(memory.peakBytes)}, loop delay p99 ${fixed(lag.p99, 1)} ms`);
+    log(
+      `load: ${fixed(result.requestsPerSecond, 0)} req/s, p50 ${result.latencyMs.p50} ms, p99 ${result.latencyMs.p99} ms, peak RSS ${mib(memory.peakBytes)}, loop delay p99 ${fixed(lag.p99, 1)} ms`,
+    );
 
     const exit1 = await server.stop();
     check("server exits 0 after the load", exit1.code === 0, `code ${exit1.code} signal ${exit1.signal}`);
@@ -103,12 +105,28 @@ async function main(): Promise<number> {
     const answered = drain.outcomes.filter((o) => o.status !== undefined);
     const probes = drain.outcomes.filter((o) => o.kind === "probe");
     const describe = (list: readonly Outcome[]) =>
-      list.filter((o) => !o.valid).slice(0, 3).map((o) => `${o.kind} sent ${o.sentAt - drain.sigtermAt} ms from SIGTERM: ${o.status ?? o.error}`).join("; ");
+      list
+        .filter((o) => !o.valid)
+        .slice(0, 3)
+        .map((o) => `${o.kind} sent ${o.sentAt - drain.sigtermAt} ms from SIGTERM: ${o.status ?? o.error}`)
+        .join("; ");
     check("drain: the server exits 0 after SIGTERM", exit2.code === 0, `code ${exit2.code} signal ${exit2.signal}`);
     check("drain: requests were in flight at SIGTERM", inFlight.length > 0, `${inFlight.length}`);
-    check("drain: every request in flight at SIGTERM completes with 200 and a full answer", accepted.every((o) => o.valid), describe(accepted));
-    check("drain: every slow request (upstream calls still queued at SIGTERM) completes with 200", probes.length === DRAIN.probes && probes.every((o) => o.valid), describe(probes));
-    check("drain: every answer received, before or after SIGTERM, is 200 with a full answer", answered.every((o) => o.valid), describe(answered));
+    check(
+      "drain: every request in flight at SIGTERM completes with 200 and a full answer",
+      accepted.every((o) => o.valid),
+      describe(accepted),
+    );
+    check(
+      "drain: every slow request (upstream calls still queued at SIGTERM) completes with 200",
+      probes.length === DRAIN.probes && probes.every((o) => o.valid),
+      describe(probes),
+    );
+    check(
+      "drain: every answer received, before or after SIGTERM, is 200 with a full answer",
+      answered.every((o) => o.valid),
+      describe(answered),
+    );
     log(
       `drain: ${inFlight.length} in flight at SIGTERM (${probes.filter((o) => o.doneAt >= drain.sigtermAt).length} slow), all completed: ${accepted.every((o) => o.valid)}; exit ${exit2.code} after ${exitMs} ms`,
     );
@@ -126,10 +144,20 @@ async function main(): Promise<number> {
         slowInFlightAtSigterm: probes.filter((o) => o.doneAt >= drain.sigtermAt).length,
         inFlightCompleted200: inFlight.filter((o) => o.valid).length,
         racedSigterm: { count: raced.length, completed200: raced.filter((o) => o.valid).length },
-        sentAfterSigterm: { count: after.length, answered200: after.filter((o) => o.valid).length, refused: after.filter((o) => o.status === undefined).length },
+        sentAfterSigterm: {
+          count: after.length,
+          answered200: after.filter((o) => o.valid).length,
+          refused: after.filter((o) => o.status === undefined).length,
+        },
         exitCode: exit2.code,
         exitAfterMs: exitMs,
-        latencyOfInFlightMs: { p50: percentile(inFlight.map((o) => o.doneAt - o.sentAt), 50), max: Math.max(0, ...inFlight.map((o) => o.doneAt - o.sentAt)) },
+        latencyOfInFlightMs: {
+          p50: percentile(
+            inFlight.map((o) => o.doneAt - o.sentAt),
+            50,
+          ),
+          max: Math.max(0, ...inFlight.map((o) => o.doneAt - o.sentAt)),
+        },
         peakRssBytes: drainMemory.peakBytes,
       },
       checks,
@@ -231,7 +259,14 @@ function post(agent: Agent, base: string, body: string, kind: Outcome["kind"]): 
   const sentAt = Date.now();
   return new Promise((resolve) => {
     const req = httpRequest(
-      { agent, host: url.hostname, port: url.port, path: url.pathname, method: "POST", headers: { "content-type": "application/json", "content-length": Buffer.byteLength(body) } },
+      {
+        agent,
+        host: url.hostname,
+        port: url.port,
+        path: url.pathname,
+        method: "POST",
+        headers: { "content-type": "application/json", "content-length": Buffer.byteLength(body) },
+      },
       (res) => {
         const chunks: Buffer[] = [];
         res.on("data", (c: Buffer) => chunks.push(c));
@@ -239,7 +274,9 @@ function post(agent: Agent, base: string, body: string, kind: Outcome["kind"]): 
           const text = Buffer.concat(chunks).toString("utf8");
           resolve({ kind, sentAt, doneAt: Date.now(), status: res.statusCode, valid: res.statusCode === 200 && noGraphQLErrors(text) });
         });
-        res.on("error", (e) => resolve({ kind, sentAt, doneAt: Date.now(), status: res.statusCode, valid: false, error: (e as NodeJS.ErrnoException).code ?? e.message }));
+        res.on("error", (e) =>
+          resolve({ kind, sentAt, doneAt: Date.now(), status: res.statusCode, valid: false, error: (e as NodeJS.ErrnoException).code ?? e.message }),
+        );
       },
     );
     req.on("error", (e) => resolve({ kind, sentAt, doneAt: Date.now(), valid: false, error: (e as NodeJS.ErrnoException).code ?? e.message }));

@@ -77,7 +77,13 @@ async function main(): Promise<number> {
     configFile,
     JSON.stringify(
       {
-        organizations: [{ id: ORGANIZATION, name: "Demo", providers: Object.fromEntries(parts.map(({ module, demo }) => [module.catalog.key, demo.demoSettings(emulators.get(module.catalog.key)!.url)])) }],
+        organizations: [
+          {
+            id: ORGANIZATION,
+            name: "Demo",
+            providers: Object.fromEntries(parts.map(({ module, demo }) => [module.catalog.key, demo.demoSettings(emulators.get(module.catalog.key)!.url)])),
+          },
+        ],
         log: { level: "warn" },
         // The cold 30-day report waits ~33 s for Jiandaoyun's 1 request/second: above the default 25 s deadline.
         limits: { deadlineMs: 120_000 },
@@ -100,7 +106,11 @@ async function main(): Promise<number> {
   const checkStored = (name: string, request: BenchRequest, body: GraphQLBody) => {
     const got = storedDaysOf(body);
     const want = Object.fromEntries(Object.keys(got).map((k) => [k, length(request.panels.find((x) => k.startsWith(`${x.alias}/`))!)]));
-    check(`${name}: every day of every source read from the store (storedDays)`, Object.keys(got).length > 0 && sameJson(got, want), `${JSON.stringify(got)} vs ${JSON.stringify(want)}`);
+    check(
+      `${name}: every day of every source read from the store (storedDays)`,
+      Object.keys(got).length > 0 && sameJson(got, want),
+      `${JSON.stringify(got)} vs ${JSON.stringify(want)}`,
+    );
   };
 
   let server: ServerProcess | undefined;
@@ -137,7 +147,9 @@ async function main(): Promise<number> {
     const coldRes = await send(p.cold);
     const coldMade = since(before);
     const coldSent = Date.now() - coldRes.ms;
-    const arrivals = emulator<JiandaoyunEmulator>("jiandaoyun").requests.slice(before.jiandaoyun).map((r) => r.at);
+    const arrivals = emulator<JiandaoyunEmulator>("jiandaoyun")
+      .requests.slice(before.jiandaoyun)
+      .map((r) => r.at);
     const gaps = arrivals.slice(1).map((t, i) => t - arrivals[i]!);
     const pacing = {
       firstArrivalAfterMs: arrivals.length > 0 ? arrivals[0]! - coldSent : NaN,
@@ -164,7 +176,9 @@ async function main(): Promise<number> {
     log(`warm: days read from the store ${JSON.stringify(warmStoredDays)}`);
     const { query, variables } = operationOf(p.cold, ORGANIZATION);
     const reportBody = JSON.stringify({ query, variables });
-    log(`warm: autocannon ${WARM.connections} connections, ${WARM.warmupSeconds} s warm-up + ${WARM.durationSeconds} s, response ${(expected.length / 1024).toFixed(0)} KiB`);
+    log(
+      `warm: autocannon ${WARM.connections} connections, ${WARM.warmupSeconds} s warm-up + ${WARM.durationSeconds} s, response ${(expected.length / 1024).toFixed(0)} KiB`,
+    );
     before = counts();
     await load(server.base, [{ body: reportBody }], { connections: WARM.connections, durationSeconds: WARM.warmupSeconds });
     const warm = await load(server.base, [{ body: reportBody }], {
@@ -189,7 +203,9 @@ async function main(): Promise<number> {
     await bare.stop();
     bare = undefined;
     const warmRatio = warm.requestsPerSecond / baseline.requestsPerSecond;
-    log(`warm: ${fixed(warm.requestsPerSecond, 0)} req/s (p50 ${warm.latencyMs.p50} ms, p99 ${warm.latencyMs.p99} ms); bare Apollo ${fixed(baseline.requestsPerSecond, 0)} req/s; ratio ${fixed(warmRatio, 3)}`);
+    log(
+      `warm: ${fixed(warm.requestsPerSecond, 0)} req/s (p50 ${warm.latencyMs.p50} ms, p99 ${warm.latencyMs.p99} ms); bare Apollo ${fixed(baseline.requestsPerSecond, 0)} req/s; ratio ${fixed(warmRatio, 3)}`,
+    );
     rss.mark("warm");
 
     // ---- 1. Calls: a dashboard session, request by request. ----
@@ -202,7 +218,12 @@ async function main(): Promise<number> {
       const made = since(before);
       const reported = total0(reportedUpstream(res.body));
       check(`${request.name}: sources.upstreamRequests equals the calls the emulators saw`, reported === total(made), `${reported} vs ${total(made)}`);
-      const upstream = PROVIDER_KEYS.flatMap((k) => emulators.get(k)!.requests.slice(before[k]).map((r) => describeCall(k, r)));
+      const upstream = PROVIDER_KEYS.flatMap((k) =>
+        emulators
+          .get(k)!
+          .requests.slice(before[k])
+          .map((r) => describeCall(k, r)),
+      );
       rows.push({ name: request.name, description: request.description, made, minimum: minimum.calls, reported, ms: res.ms, upstream });
       log(`  ${request.name}: ${total(made)} calls (minimum ${total(minimum.calls)}) in ${fixed(res.ms / 1000)} s`);
       if (total(made) !== total(minimum.calls)) upstream.forEach((u) => log(`    ${u}`));
@@ -222,7 +243,11 @@ async function main(): Promise<number> {
     rss.mark("fan-in");
     const fanMade = since(before);
     const fanReported = fanRes.reduce((n, r) => n + total0(reportedUpstream(r.body)), 0);
-    check("fan-in: sources.upstreamRequests (summed) equals the calls the emulators saw", fanReported === total(fanMade), `${fanReported} vs ${total(fanMade)}`);
+    check(
+      "fan-in: sources.upstreamRequests (summed) equals the calls the emulators saw",
+      fanReported === total(fanMade),
+      `${fanReported} vs ${total(fanMade)}`,
+    );
     const fanLatencies = fanRes.map((r) => r.ms);
     const fanP99 = percentile(fanLatencies, 99);
     const fanP50 = percentile(fanLatencies, 50);
@@ -252,7 +277,9 @@ async function main(): Promise<number> {
     check("server exits 0 on SIGTERM", exit.code === 0, `code ${exit.code} signal ${exit.signal}`);
     const storeAfterExit = storeSize(storeFile);
     const storeRows = rowsOf(storeFile, fetchScope({ range: p.long.panels[0]!, metrics: [], groupBy: [], where: [], granularity: "DAY", records: false }));
-    log(`store: ${storeAfterFill.bytes} bytes after the fill (file ${storeAfterFill.file} + wal ${storeAfterFill.wal}), ${storeAfterExit.bytes} after the server's exit; rows ${JSON.stringify(storeRows)}`);
+    log(
+      `store: ${storeAfterFill.bytes} bytes after the fill (file ${storeAfterFill.file} + wal ${storeAfterFill.wal}), ${storeAfterExit.bytes} after the server's exit; rows ${JSON.stringify(storeRows)}`,
+    );
 
     // ---- Restart: a new server process on the same store file, nothing cached. ----
     // The minimum of a new process on that store: a fresh model that holds what the fill stored
@@ -269,7 +296,11 @@ async function main(): Promise<number> {
     before = counts();
     const rwMin = restartModel.request(p.processWarmUp.panels);
     const restartWarmUp = await send(p.processWarmUp);
-    check("restart warm-up: no upstream request (the day is stored)", total(rwMin.calls) === 0 && total(since(before)) === 0 && total0(reportedUpstream(restartWarmUp.body)) === 0, JSON.stringify(since(before)));
+    check(
+      "restart warm-up: no upstream request (the day is stored)",
+      total(rwMin.calls) === 0 && total(since(before)) === 0 && total0(reportedUpstream(restartWarmUp.body)) === 0,
+      JSON.stringify(since(before)),
+    );
     rss2.mark("process warm-up");
 
     // ---- 8. Cold after a restart: row 2's report, first time on this process. ----
@@ -296,7 +327,9 @@ async function main(): Promise<number> {
     const longExpected = rlRes.text;
     const long = operationOf(p.long, ORGANIZATION);
     const longBody = JSON.stringify({ query: long.query, variables: long.variables });
-    log(`restart 90 days: first answer ${fixed(rlRes.ms / 1000, 3)} s, ${total(rlMade)} calls; autocannon as the warm row, response ${(longExpected.length / 1024).toFixed(0)} KiB`);
+    log(
+      `restart 90 days: first answer ${fixed(rlRes.ms / 1000, 3)} s, ${total(rlMade)} calls; autocannon as the warm row, response ${(longExpected.length / 1024).toFixed(0)} KiB`,
+    );
     before = counts();
     await load(server.base, [{ body: longBody }], { connections: WARM.connections, durationSeconds: WARM.warmupSeconds });
     const longLoad = await load(server.base, [{ body: longBody }], {
@@ -306,8 +339,14 @@ async function main(): Promise<number> {
     });
     const rlLoadMade = since(before);
     check("restart 90 days: no upstream request under load", total(rlLoadMade) === 0, JSON.stringify(rlLoadMade));
-    check("restart 90 days: every answer is the full report (no error, no mismatch)", longLoad.non2xx === 0 && longLoad.errors === 0 && longLoad.mismatches === 0, loadSummary(longLoad));
-    log(`restart 90 days: ${fixed(longLoad.requestsPerSecond, 0)} req/s (p50 ${longLoad.latencyMs.p50} ms, p99 ${longLoad.latencyMs.p99} ms); cached 30-day report ${fixed(warm.requestsPerSecond, 0)} req/s`);
+    check(
+      "restart 90 days: every answer is the full report (no error, no mismatch)",
+      longLoad.non2xx === 0 && longLoad.errors === 0 && longLoad.mismatches === 0,
+      loadSummary(longLoad),
+    );
+    log(
+      `restart 90 days: ${fixed(longLoad.requestsPerSecond, 0)} req/s (p50 ${longLoad.latencyMs.p50} ms, p99 ${longLoad.latencyMs.p99} ms); cached 30-day report ${fixed(warm.requestsPerSecond, 0)} req/s`,
+    );
     rss2.mark("90 d under load");
     const memory2 = rss2.stop();
     const exit2 = await server.stop();
@@ -327,7 +366,12 @@ async function main(): Promise<number> {
     const adv = emulator<AdverityEmulator>("adverity");
     check("Jiandaoyun never saw two calls less than 1 s apart", jdy.violations === 0, `${jdy.violations} refused`);
     check("Adverity never saw two calls at once", adv.concurrencyViolations === 0, `${adv.concurrencyViolations} refused`);
-    const refused = PROVIDER_KEYS.flatMap((k) => emulators.get(k)!.requests.filter((r) => (r.status ?? 200) >= 400).map(() => k));
+    const refused = PROVIDER_KEYS.flatMap((k) =>
+      emulators
+        .get(k)!
+        .requests.filter((r) => (r.status ?? 200) >= 400)
+        .map(() => k),
+    );
     check("no upstream call was refused", refused.length === 0, refused.join(", "));
 
     // ---- Results. ----
@@ -436,7 +480,12 @@ async function main(): Promise<number> {
     const summary = table(
       ["measure", "target", "measured", "result"],
       [
-        ["1. Calls: dashboard set, upstream calls ÷ minimum", "1.00", `${total(callsMade)} ÷ ${total(callsMin)} = **${fixed(callsRatio)}**`, verdict(callsRatio <= TARGETS.calls + 1e-9)],
+        [
+          "1. Calls: dashboard set, upstream calls ÷ minimum",
+          "1.00",
+          `${total(callsMade)} ÷ ${total(callsMin)} = **${fixed(callsRatio)}**`,
+          verdict(callsRatio <= TARGETS.calls + 1e-9),
+        ],
         [
           "2. Cold: 30-day report, all providers, ÷ lower bound",
           "≤ 1.05",
@@ -455,7 +504,12 @@ async function main(): Promise<number> {
           `${total(fanMade)} ÷ ${total(fanMin.calls)} = **${fixed(fanRatio)}**; p99 ${fixed(fanP99 / 1000)} s (lower bound ${fixed(fanBound.seconds)} s, ratio ${fixed(fanP99 / 1000 / fanBound.seconds, 3)})`,
           verdict(fanRatio <= TARGETS.fanIn + 1e-9),
         ],
-        ["5. Peak RSS of the server process", "—", `**${mib(memory.peakBytes)}** (200 ms samples; kernel high-water mark ${mib(memory.highWaterBytes)}); by phase: ${rss.phases.map((x) => `${x.phase} ${mib(x.peakBytes)}`).join(", ")}; restarted server ${mib(memory2.peakBytes)}`, "—"],
+        [
+          "5. Peak RSS of the server process",
+          "—",
+          `**${mib(memory.peakBytes)}** (200 ms samples; kernel high-water mark ${mib(memory.highWaterBytes)}); by phase: ${rss.phases.map((x) => `${x.phase} ${mib(x.peakBytes)}`).join(", ")}; restarted server ${mib(memory2.peakBytes)}`,
+          "—",
+        ],
         [
           `6. Restart: ${p.long.description} from the store, upstream calls; req/s under row 3's load`,
           "0 calls",
@@ -478,7 +532,13 @@ async function main(): Promise<number> {
     );
     const perProvider = table(
       ["provider", "dashboard calls (made / min)", "fan-in calls (made / min)", "cold calls (made / min)", "fill calls (made / model, no target)"],
-      PROVIDER_KEYS.map((k) => [k, `${callsMade[k]} / ${callsMin[k]}`, `${fanMade[k]} / ${fanMin.calls[k]}`, `${coldMade[k]} / ${coldMin.calls[k]}`, `${fillMade[k]} / ${fillMin.calls[k]}`]),
+      PROVIDER_KEYS.map((k) => [
+        k,
+        `${callsMade[k]} / ${callsMin[k]}`,
+        `${fanMade[k]} / ${fanMin.calls[k]}`,
+        `${coldMade[k]} / ${coldMin.calls[k]}`,
+        `${fillMade[k]} / ${fillMin.calls[k]}`,
+      ]),
     );
     const perRequest = table(
       ["dashboard request", "what", "calls made", "minimum", "time"],
@@ -602,7 +662,10 @@ function total0(byProvider: Record<string, number>): number {
 }
 
 function shiftLast(requests: readonly BenchRequest[]): string {
-  return requests.map((r) => r.panels[0]!.to).sort().at(-1)!;
+  return requests
+    .map((r) => r.panels[0]!.to)
+    .sort()
+    .at(-1)!;
 }
 
 function loadSummary(r: LoadResult): string {

@@ -65,7 +65,10 @@ async function main(): Promise<void> {
   process.on("SIGTERM", () => shutdown("SIGTERM"));
   process.on("SIGINT", () => shutdown("SIGINT"));
 
-  log.info({ url: `${url}/graphql`, dashboard: `${url}/dashboard`, demo: config.demo, organizations: config.organizations.map((o) => o.id) }, "usagegraph listening");
+  log.info(
+    { url: `${url}/graphql`, dashboard: `${url}/dashboard`, demo: config.demo, organizations: config.organizations.map((o) => o.id) },
+    "usagegraph listening",
+  );
   if (config.demo) process.stdout.write(startupBanner(url, config));
 }
 

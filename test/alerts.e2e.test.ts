@@ -31,7 +31,12 @@ describe("alerts", () => {
   function configWith(extra: { budgets?: unknown[]; store?: string }): Config {
     const raw = JSON.parse(JSON.stringify(demo.config));
     return resolveConfig(
-      { server: raw.server, log: raw.log, organizations: [{ ...raw.organizations[0], budgets: extra.budgets ?? [] }], ...(extra.store ? { store: { url: extra.store } } : {}) },
+      {
+        server: raw.server,
+        log: raw.log,
+        organizations: [{ ...raw.organizations[0], budgets: extra.budgets ?? [] }],
+        ...(extra.store ? { store: { url: extra.store } } : {}),
+      },
       {},
       { demo: true },
     );
@@ -93,7 +98,11 @@ describe("alerts", () => {
         dimensions: [{ key: "api", value: api.id, label: api.name }],
         value: round(ace.amount(day, api.id) * 5),
         reference: median(baseline(api.id)),
-        message: expect.stringMatching(new RegExp(`^Ace Data Cloud Credits spent for ${api.name}: [\\d,.]+ credits on ${day}, [\\d.]+ × the median of the 14 days before \\([\\d,.]+ credits\\)$`)),
+        message: expect.stringMatching(
+          new RegExp(
+            `^Ace Data Cloud Credits spent for ${api.name}: [\\d,.]+ credits on ${day}, [\\d.]+ × the median of the 14 days before \\([\\d,.]+ credits\\)$`,
+          ),
+        ),
       },
     ]);
     expect(after.filter((a) => a.day === day && a.dimensions[0]?.value === api.id)).toHaveLength(1);
@@ -106,7 +115,9 @@ describe("alerts", () => {
     const days = eachDay(lastMonth.from, lastMonth.to);
     const spend = days.map((d) => ace.amount(d, CLAUDE.id));
     const amount = Math.round(spend.reduce((s, v) => s + v, 0) * 0.9);
-    const server = await serve({ budgets: [{ id: "claude", name: "Claude credits", metric: "acedata.credits", period: "MONTH", amount, where: [{ key: "api", in: [CLAUDE.id] }] }] });
+    const server = await serve({
+      budgets: [{ id: "claude", name: "Claude credits", metric: "acedata.credits", period: "MONTH", amount, where: [{ key: "api", in: [CLAUDE.id] }] }],
+    });
 
     const expected = [0.8, 1].map((threshold) => {
       let used = 0;
@@ -126,7 +137,9 @@ describe("alerts", () => {
         message: `Claude credits for Claude Messages: ${NUMBER.format(used)} of ${NUMBER.format(amount)} (${Math.floor((used / amount) * 100 + 1e-9)} %) on ${day}${threshold >= 1 ? ", over budget" : ""}${tail}`,
       };
     });
-    const alerts = (await alertsOf(server, lastMonth.from, lastMonth.to)).filter((a) => a.kind === "BUDGET_THRESHOLD" && a.id.startsWith("BUDGET_THRESHOLD:claude:"));
+    const alerts = (await alertsOf(server, lastMonth.from, lastMonth.to)).filter(
+      (a) => a.kind === "BUDGET_THRESHOLD" && a.id.startsWith("BUDGET_THRESHOLD:claude:"),
+    );
     // Newest first.
     expect(alerts).toEqual([...expected].reverse());
     expect(alerts[1].message).toMatch(/ \(8\d %\) on /);
@@ -182,7 +195,10 @@ describe("alerts", () => {
       ]);
       // One more failure makes today's streak two long: a second alert.
       await run(0, "FAILED");
-      expect((await alertsOf(server, addDays(today, -7), today)).filter((a) => a.kind === "SOURCE_FAILING").map((a) => a.day)).toEqual([today, addDays(today, -4)]);
+      expect((await alertsOf(server, addDays(today, -7), today)).filter((a) => a.kind === "SOURCE_FAILING").map((a) => a.day)).toEqual([
+        today,
+        addDays(today, -4),
+      ]);
       const order = (await alertsOf(server, addDays(today, -7), today)).map((a) => a.day);
       expect(order).toEqual([...order].sort().reverse());
     } finally {

@@ -28,12 +28,24 @@ describe("bad input", () => {
     ["a malformed date", `{ organization(id: "demo") { ${report("a", "2026/01/01", "2026-01-02")} } }`, /not a calendar date/],
     ["from after to", `{ organization(id: "demo") { ${report("a", "2026-03-02", "2026-03-01")} } }`, /must be on or after from/],
     ["a range over 366 days", `{ organization(id: "demo") { ${report("a", "2024-01-01", "2025-12-31")} } }`, /at most 366 days/],
-    ["an invalid time zone", `{ organization(id: "demo") { usage(input: { from: "2026-01-01", to: "2026-01-02", timeZone: "Nowhere/Else" }) { series { total } } } }`, /IANA time zone/],
-    ["an unknown provider id", `{ organization(id: "demo") { usage(input: { from: "2026-01-01", to: "2026-01-02", providers: [STRIPE] }) { series { total } } } }`, /STRIPE/],
+    [
+      "an invalid time zone",
+      `{ organization(id: "demo") { usage(input: { from: "2026-01-01", to: "2026-01-02", timeZone: "Nowhere/Else" }) { series { total } } } }`,
+      /IANA time zone/,
+    ],
+    [
+      "an unknown provider id",
+      `{ organization(id: "demo") { usage(input: { from: "2026-01-01", to: "2026-01-02", providers: [STRIPE] }) { series { total } } } }`,
+      /STRIPE/,
+    ],
     ["an unknown field", `{ organization(id: "demo") { invoices } }`, /Cannot query field "invoices"/],
     ["a syntax error", `{ organization(id: "demo") { usage(input: { from: } }`, /Syntax Error/],
     // organization > usage > sources > error > code is 5 deep, over this server's 4; fragments do not hide depth.
-    ["a too deep document", `{ ...Q } fragment Q on Query { organization(id: "demo") { usage(input: { from: "2026-01-01", to: "2026-01-02" }) { sources { error { code } } } } }`, /depth limit of 4 exceeded/i],
+    [
+      "a too deep document",
+      `{ ...Q } fragment Q on Query { organization(id: "demo") { usage(input: { from: "2026-01-01", to: "2026-01-02" }) { sources { error { code } } } } }`,
+      /depth limit of 4 exceeded/i,
+    ],
     ["too many aliases", `{ ${Array.from({ length: 12 }, (_, i) => `a${i}: providers { id }`).join(" ")} }`, /aliases limit of 10 exceeded/i],
     ["too many directives", `{ __typename ${"@include(if: true) ".repeat(12)} }`, /directives/i],
     ["a huge document", `{ ${"__typename ".repeat(1_200)} }`, /token/i],
@@ -66,7 +78,11 @@ describe("bad input", () => {
   );
 
   it("refuses a body over 1 MB with 413", async () => {
-    const res = await fetch(`${s.url}/graphql`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ query: `{ __typename }`, pad: "x".repeat(1_100_000) }) });
+    const res = await fetch(`${s.url}/graphql`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ query: `{ __typename }`, pad: "x".repeat(1_100_000) }),
+    });
     expect(res.status).toBe(413);
   });
 

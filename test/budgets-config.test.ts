@@ -21,7 +21,8 @@ const org = (extra: Record<string, unknown>) => ({
     },
   ],
 });
-const budget = (fields: Record<string, unknown>) => org({ budgets: [{ id: "ace", name: "Ace Data credits", metric: "acedata.credits", period: "MONTH", amount: 5000, ...fields }] });
+const budget = (fields: Record<string, unknown>) =>
+  org({ budgets: [{ id: "ace", name: "Ace Data credits", metric: "acedata.credits", period: "MONTH", amount: 5000, ...fields }] });
 
 function messageOf(raw: unknown, env: NodeJS.ProcessEnv = {}): string {
   try {
@@ -36,7 +37,9 @@ function messageOf(raw: unknown, env: NodeJS.ProcessEnv = {}): string {
 describe("budgets in the config", () => {
   it("applies the documented defaults: thresholds 0.8 and 1, UTC, the id as the name", () => {
     const config = resolveConfig(org({ budgets: [{ id: "ace", metric: "acedata.credits", period: "WEEK", amount: 100 }] }), {});
-    expect(config.organizations[0]!.budgets).toEqual([{ id: "ace", name: "ace", metric: "acedata.credits", period: "WEEK", amount: 100, where: [], timeZone: "UTC", thresholds: [0.8, 1] }]);
+    expect(config.organizations[0]!.budgets).toEqual([
+      { id: "ace", name: "ace", metric: "acedata.credits", period: "WEEK", amount: 100, where: [], timeZone: "UTC", thresholds: [0.8, 1] },
+    ]);
     expect(config.organizations[0]!.notify).toEqual({ webhooks: [] });
   });
 
@@ -46,10 +49,22 @@ describe("budgets in the config", () => {
   });
 
   it.each([
-    ["an unknown metric", { metric: "acedata.credit" }, 'organizations[0].budgets[0].metric: "acedata.credit" is not a metric key (did you mean "acedata.credits"?)'],
+    [
+      "an unknown metric",
+      { metric: "acedata.credit" },
+      'organizations[0].budgets[0].metric: "acedata.credit" is not a metric key (did you mean "acedata.credits"?)',
+    ],
     ["a GAUGE metric", { metric: "jiandaoyun.app" }, "organizations[0].budgets[0].metric: jiandaoyun.app is a GAUGE metric"],
-    ["a metric of a provider the organization does not configure", { metric: "pipefy.api_calls" }, "organizations[0].budgets[0].metric: pipefy.api_calls is a metric of pipefy, which this organization does not configure"],
-    ["an unknown dimension key", { where: [{ key: "workspace", in: ["w1"] }] }, 'organizations[0].budgets[0].where[0].key: "workspace" is not a dimension of acedata.credits; it has: api'],
+    [
+      "a metric of a provider the organization does not configure",
+      { metric: "pipefy.api_calls" },
+      "organizations[0].budgets[0].metric: pipefy.api_calls is a metric of pipefy, which this organization does not configure",
+    ],
+    [
+      "an unknown dimension key",
+      { where: [{ key: "workspace", in: ["w1"] }] },
+      'organizations[0].budgets[0].where[0].key: "workspace" is not a dimension of acedata.credits; it has: api',
+    ],
     ["a filter without values", { where: [{ key: "api", in: [] }] }, "organizations[0].budgets[0].where[0].in: must be a non-empty list"],
     ["an amount of 0", { amount: 0 }, "organizations[0].budgets[0].amount: must be a number above 0"],
     ["a negative amount", { amount: -5 }, "organizations[0].budgets[0].amount: must be a number above 0"],
@@ -69,14 +84,21 @@ describe("budgets in the config", () => {
   });
 
   it("refuses two budgets with one id", () => {
-    const raw = org({ budgets: [{ id: "a", metric: "acedata.credits", period: "DAY", amount: 1 }, { id: "a", metric: "acedata.credits", period: "WEEK", amount: 2 }] });
+    const raw = org({
+      budgets: [
+        { id: "a", metric: "acedata.credits", period: "DAY", amount: 1 },
+        { id: "a", metric: "acedata.credits", period: "WEEK", amount: 2 },
+      ],
+    });
     expect(messageOf(raw)).toBe('organizations[0].budgets[1].id: "a" is used twice in this organization');
   });
 });
 
 describe("webhooks in the config", () => {
   it("takes the URL from the environment and every kind by default", () => {
-    const config = resolveConfig(org({ notify: { webhooks: [{ url: "${HOOK_URL}" }, { name: "finance", url: HOOK, kinds: ["BUDGET_THRESHOLD"] }] } }), { HOOK_URL: HOOK });
+    const config = resolveConfig(org({ notify: { webhooks: [{ url: "${HOOK_URL}" }, { name: "finance", url: HOOK, kinds: ["BUDGET_THRESHOLD"] }] } }), {
+      HOOK_URL: HOOK,
+    });
     expect(config.organizations[0]!.notify.webhooks).toEqual([
       { name: null, url: HOOK, kinds: ["BUDGET_THRESHOLD", "ANOMALY", "SOURCE_FAILING"] },
       { name: "finance", url: HOOK, kinds: ["BUDGET_THRESHOLD"] },
@@ -91,7 +113,9 @@ describe("webhooks in the config", () => {
     expect(messageOf(org({ notify: { webhooks: [{ url: HOOK, kinds: ["BUDGET"] }] } }))).toBe(
       'organizations[0].notify.webhooks[0].kinds[0]: "BUDGET" is not one of BUDGET_THRESHOLD, ANOMALY, SOURCE_FAILING',
     );
-    expect(messageOf(org({ notify: { webhooks: [{ url: "${HOOK_URL}" }] } }))).toBe("organizations[0].notify.webhooks[0].url: environment variable HOOK_URL is not set");
+    expect(messageOf(org({ notify: { webhooks: [{ url: "${HOOK_URL}" }] } }))).toBe(
+      "organizations[0].notify.webhooks[0].url: environment variable HOOK_URL is not set",
+    );
   });
 });
 
@@ -114,6 +138,8 @@ describe("a server started with a bad budget", () => {
     const code = await new Promise<number | null>((resolve) => child.on("exit", resolve));
     clearTimeout(timer);
     expect(code).toBe(2);
-    expect(stderr.trim().split("\n")).toEqual(["usagegraph: configuration error: organizations[0].budgets[0].thresholds[1]: 12 is outside (0, 10]; a threshold is a fraction of the amount (0.8 = 80 %)"]);
+    expect(stderr.trim().split("\n")).toEqual([
+      "usagegraph: configuration error: organizations[0].budgets[0].thresholds[1]: 12 is outside (0, 10]; a threshold is a fraction of the amount (0.8 = 80 %)",
+    ]);
   });
 });

@@ -61,7 +61,13 @@ describe("budgets", () => {
     const [month, week, day, quota] = await budgetsOf(server);
 
     const monthUsed = credits(monthStart(at), at);
-    expect(month).toMatchObject({ id: "month", name: "Ace Data credits", metric: { key: "acedata.credits", unit: "credits", kind: "COUNTER" }, period: "MONTH", amount: 5000 });
+    expect(month).toMatchObject({
+      id: "month",
+      name: "Ace Data credits",
+      metric: { key: "acedata.credits", unit: "credits", kind: "COUNTER" },
+      period: "MONTH",
+      amount: 5000,
+    });
     expect(month).toMatchObject({ periodStart: monthStart(at), periodEnd: monthEnd(at), source: { provider: "ACEDATA", state: "OK" } });
     expect(month.used).toBeCloseTo(monthUsed, 6);
     expect(month.remaining).toBeCloseTo(Math.max(0, 5000 - monthUsed), 6);
@@ -81,15 +87,27 @@ describe("budgets", () => {
 
     // Pipefy's quota, as Pipefy reports it (the emulator's limit), over its calendar month in UTC.
     const calls = eachDay(monthStart(at), at).reduce((s, d) => s + pipefy.dailyTotal(d), 0);
-    expect(quota).toMatchObject({ id: "pipefy.quota", period: "MONTH", amount: 50_000, used: calls, periodStart: monthStart(at), periodEnd: monthEnd(at), metric: { key: "pipefy.api_calls" } });
+    expect(quota).toMatchObject({
+      id: "pipefy.quota",
+      period: "MONTH",
+      amount: 50_000,
+      used: calls,
+      periodStart: monthStart(at),
+      periodEnd: monthEnd(at),
+      metric: { key: "pipefy.api_calls" },
+    });
     expect(quota.source).toMatchObject({ provider: "PIPEFY", state: "OK" });
   });
 
   it("agrees with a usage report over the same days", async () => {
     const at = addDays(todayIn("UTC"), -2);
-    const server = await serve([{ id: "claude", name: "Claude", metric: "acedata.credits", period: "MONTH", amount: 1000, where: [{ key: "api", in: [CLAUDE.id] }] }]);
+    const server = await serve([
+      { id: "claude", name: "Claude", metric: "acedata.credits", period: "MONTH", amount: 1000, where: [{ key: "api", in: [CLAUDE.id] }] },
+    ]);
     const [budget] = await budgetsOf(server, at);
-    const report = await server.gql(`{ organization(id: "demo") { usage(input: { from: "${monthStart(at)}", to: "${at}", granularity: TOTAL, providers: [ACEDATA], where: [{ key: "api", in: ["${CLAUDE.id}"] }] }) { series { total } } } }`);
+    const report = await server.gql(
+      `{ organization(id: "demo") { usage(input: { from: "${monthStart(at)}", to: "${at}", granularity: TOTAL, providers: [ACEDATA], where: [{ key: "api", in: ["${CLAUDE.id}"] }] }) { series { total } } } }`,
+    );
     const total = report.body.data.organization.usage.series.reduce((s: number, x: any) => s + x.total, 0);
     expect(budget.used).toBeCloseTo(total, 9);
     expect(budget.used).toBeCloseTo(credits(monthStart(at), at, [CLAUDE.id]), 6);
@@ -98,9 +116,11 @@ describe("budgets", () => {
   it("counts the days of the budget's time zone, whose today is not UTC's", async () => {
     // UTC+14 and UTC−10: for most of a day one of them is on another date than UTC.
     const zones = ["Pacific/Kiritimati", "Pacific/Honolulu"];
-    const server = await serve(zones.map((timeZone, i) => ({ id: `tz${i}`, metric: "acedata.credits", period: "DAY", amount: 100, timeZone })).concat(
-      zones.map((timeZone, i) => ({ id: `tzm${i}`, metric: "acedata.credits", period: "MONTH", amount: 100, timeZone })),
-    ));
+    const server = await serve(
+      zones
+        .map((timeZone, i) => ({ id: `tz${i}`, metric: "acedata.credits", period: "DAY", amount: 100, timeZone }))
+        .concat(zones.map((timeZone, i) => ({ id: `tzm${i}`, metric: "acedata.credits", period: "MONTH", amount: 100, timeZone }))),
+    );
     const budgets = await budgetsOf(server);
     for (const [i, timeZone] of zones.entries()) {
       const today = todayIn(timeZone);
@@ -145,7 +165,12 @@ describe("budgets", () => {
     try {
       const res = await server.gql(BUDGETS, {});
       const ace = res.body.data.organization.budgets.find((b: any) => b.id === "ace");
-      expect(ace).toMatchObject({ state: "UNKNOWN", used: 0, forecast: null, source: { provider: "ACEDATA", state: "FAILED", error: { code: "UPSTREAM_UNAVAILABLE" } } });
+      expect(ace).toMatchObject({
+        state: "UNKNOWN",
+        used: 0,
+        forecast: null,
+        source: { provider: "ACEDATA", state: "FAILED", error: { code: "UPSTREAM_UNAVAILABLE" } },
+      });
       expect(res.body.errors?.map((e) => e.extensions?.code)).toContain("UPSTREAM_UNAVAILABLE");
     } finally {
       ace.clearFaults();

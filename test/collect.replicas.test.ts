@@ -85,7 +85,8 @@ describe("collection across two replicas", () => {
       const answers = await Promise.all(urls.map((u) => postGraphQL(u, COLLECTION(org))));
       expect(answers[0]!.body.errors).toBeUndefined();
       expect(answers[0]!.body.data).toEqual(answers[1]!.body.data);
-      for (const status of answers[0]!.body.data.organization.collection) expect(status).toMatchObject({ lastRunState: "OK", lastError: null, missingDays: expect.any(Number) });
+      for (const status of answers[0]!.body.data.organization.collection)
+        expect(status).toMatchObject({ lastRunState: "OK", lastError: null, missingDays: expect.any(Number) });
     }
 
     // The upstream calls are those of one collection: the same runs again, once, in a lone process

@@ -33,14 +33,20 @@ describe("the collect config", () => {
   it("defaults to 02:30 UTC every day, 30 days back, and turns off with false", () => {
     expect(resolve(undefined).collect).toEqual({ schedule: "30 2 * * *", timeZone: "UTC", backfillDays: 30 });
     expect(resolve({ backfillDays: 7 }).collect).toEqual({ schedule: "30 2 * * *", timeZone: "UTC", backfillDays: 7 });
-    expect(resolve({ schedule: "*/10 * * * * *", timeZone: "Asia/Shanghai" }).collect).toEqual({ schedule: "*/10 * * * * *", timeZone: "Asia/Shanghai", backfillDays: 30 });
+    expect(resolve({ schedule: "*/10 * * * * *", timeZone: "Asia/Shanghai" }).collect).toEqual({
+      schedule: "*/10 * * * * *",
+      timeZone: "Asia/Shanghai",
+      backfillDays: 30,
+    });
     expect(resolve(false).collect).toBe(false);
   });
 
   it("refuses a schedule croner cannot parse, a zone that is not one, and a bad backfill, naming the field", () => {
     expect(refusal({ schedule: "every day at 2" })).toMatch(/^collect\.schedule: "every day at 2" is not a cron expression croner can parse/);
     expect(refusal({ schedule: "61 2 * * *" })).toMatch(/^collect\.schedule: /);
-    expect(refusal({ timeZone: "Mars/Olympus" })).toBe('collect.timeZone: "Mars/Olympus" is not an IANA time zone (e.g. "UTC", "Europe/Berlin", "Asia/Shanghai")');
+    expect(refusal({ timeZone: "Mars/Olympus" })).toBe(
+      'collect.timeZone: "Mars/Olympus" is not an IANA time zone (e.g. "UTC", "Europe/Berlin", "Asia/Shanghai")',
+    );
     expect(refusal({ backfillDays: 0 })).toBe("collect.backfillDays: must be a whole number of days from 1 to 3660");
     expect(refusal({ backfillDays: 2.5 })).toMatch(/^collect\.backfillDays: /);
     expect(refusal({ every: "day" })).toBe("collect.every: unknown field; expected one of schedule, timeZone, backfillDays");
@@ -56,7 +62,11 @@ describe("collection in one process (no Redis)", () => {
 
   function configWith(file: string, collect: unknown): Config {
     const raw = JSON.parse(JSON.stringify(demo.config));
-    return resolveConfig({ server: raw.server, organizations: raw.organizations, log: raw.log, store: { url: `sqlite:${join(dir, file)}` }, collect }, {}, { demo: true });
+    return resolveConfig(
+      { server: raw.server, organizations: raw.organizations, log: raw.log, store: { url: `sqlite:${join(dir, file)}` }, collect },
+      {},
+      { demo: true },
+    );
   }
   async function serve(config: Config): Promise<{ server: UsageGraphServer; url: string }> {
     const server = await createServer(config);
@@ -97,7 +107,10 @@ describe("collection in one process (no Redis)", () => {
     expect(collection.map((s) => s.provider)).toEqual(["JIANDAOYUN", "ACEDATA", "AI_STUDIO", "PIPEFY", "ADVERITY"]);
 
     const asOf = Date.now();
-    const { body } = await postGraphQL(url, `{ providers { id finalizationLagDays } organization(id: "demo") { usage(input: { from: "${utcDay(-BACKFILL - 1)}", to: "${utcDay(0)}" }) { sources { provider finalizedThrough storedDays } } } }`);
+    const { body } = await postGraphQL(
+      url,
+      `{ providers { id finalizationLagDays } organization(id: "demo") { usage(input: { from: "${utcDay(-BACKFILL - 1)}", to: "${utcDay(0)}" }) { sources { provider finalizedThrough storedDays } } } }`,
+    );
     const lag = new Map(body.data.providers.map((p: any) => [p.id, p.finalizationLagDays]));
     const source = new Map(body.data.organization.usage.sources.map((s: any) => [s.provider, s]));
     for (const status of collection) {
@@ -126,10 +139,16 @@ describe("collection in one process (no Redis)", () => {
     await server.collection.runNow();
     const res = await postGraphQL(url, COLLECTION);
     const byProvider = new Map((res.body.data.organization.collection as any[]).map((s) => [s.provider, s]));
-    expect(byProvider.get("ACEDATA")).toMatchObject({ storedDays: 0, missingDays: BACKFILL, lastRunState: "FAILED", lastError: { code: "UPSTREAM_UNAVAILABLE" } });
+    expect(byProvider.get("ACEDATA")).toMatchObject({
+      storedDays: 0,
+      missingDays: BACKFILL,
+      lastRunState: "FAILED",
+      lastError: { code: "UPSTREAM_UNAVAILABLE" },
+    });
     expect(byProvider.get("ACEDATA").lastError.message).not.toMatch(/https?:|<html|stack/i);
     expect(calls("acedata")).toBeGreaterThan(0);
-    for (const provider of ["AI_STUDIO", "PIPEFY", "ADVERITY"]) expect(byProvider.get(provider)).toMatchObject({ storedDays: BACKFILL, missingDays: 0, lastRunState: "OK", lastError: null });
+    for (const provider of ["AI_STUDIO", "PIPEFY", "ADVERITY"])
+      expect(byProvider.get(provider)).toMatchObject({ storedDays: BACKFILL, missingDays: 0, lastRunState: "OK", lastError: null });
     // The default schedule: 02:30 UTC next.
     expect(byProvider.get("ACEDATA").nextRunAt).toMatch(/T02:30:00\.000Z$/);
 

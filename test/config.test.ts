@@ -51,10 +51,24 @@ describe("configuration", () => {
     [{ ...base(), cache: { url: "memcached://x" } }, "cache.url: url must be memory:// or redis://host:port/db"],
     [{ ...base(), colour: "blue" }, "colour: unknown field; expected one of server, auth, cache, organizations, limits, log, graphql"],
     [{ organizations: [{ id: "a", name: "A", providers: { stripe: {} } }] }, "organizations[0].providers.stripe: unknown provider"],
-    [{ organizations: [{ id: "a", name: "A", providers: { acedata: { baseUrl: "http://x", token: "t", tokn: "typo" } } }] }, "organizations[0].providers.acedata.tokn: property tokn should not exist"],
-    [{ organizations: [{ id: "a", name: "A" }, { id: "a", name: "B" }] }, 'organizations[1].id: "a" is used twice'],
+    [
+      { organizations: [{ id: "a", name: "A", providers: { acedata: { baseUrl: "http://x", token: "t", tokn: "typo" } } }] },
+      "organizations[0].providers.acedata.tokn: property tokn should not exist",
+    ],
+    [
+      {
+        organizations: [
+          { id: "a", name: "A" },
+          { id: "a", name: "B" },
+        ],
+      },
+      'organizations[1].id: "a" is used twice',
+    ],
     [{ ...base(), auth: { apiKeys: [{ name: "k", key: "short", organizations: ["acme"] }] } }, "auth.apiKeys[0].key: key must be at least 16 characters"],
-    [{ ...base(), auth: { apiKeys: [{ name: "k", key: "0123456789abcdef", organizations: ["nope"] }] } }, 'auth.apiKeys[0].organizations: unknown organization "nope"'],
+    [
+      { ...base(), auth: { apiKeys: [{ name: "k", key: "0123456789abcdef", organizations: ["nope"] }] } },
+      'auth.apiKeys[0].organizations: unknown organization "nope"',
+    ],
     [{ ...base(), server: { host: "0.0.0.0" } }, "auth: required when server.host is not loopback (0.0.0.0)"],
   ])("refuses %j with a line naming the field", (raw, message) => {
     expect(errorOf(() => resolveConfig(raw, env)).message).toContain(message);

@@ -61,7 +61,9 @@ async function watchedPage(browser: Browser, viewport = { width: 1400, height: 9
 const ready = (page: Page, timeout: number) => page.waitForSelector('body[data-state="ready"]', { timeout });
 
 /** The input of the report on screen, as the page recorded it. */
-async function shownQuery(page: Page): Promise<{ organization: string; input: Record<string, unknown> & { from: string; to: string; granularity: string; timeZone: string; groupBy?: string[] } }> {
+async function shownQuery(
+  page: Page,
+): Promise<{ organization: string; input: Record<string, unknown> & { from: string; to: string; granularity: string; timeZone: string; groupBy?: string[] } }> {
   return JSON.parse((await page.getAttribute("body", "data-query"))!);
 }
 
@@ -99,7 +101,9 @@ describe("the dashboard in Chromium, demo mode", () => {
   it("says what a cold Jiandaoyun range costs while it loads, then charts the last 30 days with the totals of `usage`", async () => {
     await w.page.selectOption("#preset", "30");
     await w.page.waitForSelector('body[data-state="loading"]', { timeout: 5_000 });
-    expect(await w.page.locator("#status").textContent()).toMatch(/Jiandaoyun allows one request per second, one day per request: days not read before take about 30 s for 30 days/);
+    expect(await w.page.locator("#status").textContent()).toMatch(
+      /Jiandaoyun allows one request per second, one day per request: days not read before take about 30 s for 30 days/,
+    );
     await ready(w.page, 60_000);
 
     const query = await shownQuery(w.page);
@@ -109,9 +113,15 @@ describe("the dashboard in Chromium, demo mode", () => {
     for (const series of report.series as Array<{ metric: { key: string }; total: number | null }>) {
       expected.set(series.metric.key, (expected.get(series.metric.key) ?? 0) + (series.total ?? 0));
     }
-    const charts = await w.page.locator(".chart").evaluateAll((cards) =>
-      cards.map((c) => ({ metric: (c as HTMLElement).dataset.metric!, total: Number((c as HTMLElement).dataset.plottedTotal), canvases: c.querySelectorAll("canvas").length })),
-    );
+    const charts = await w.page
+      .locator(".chart")
+      .evaluateAll((cards) =>
+        cards.map((c) => ({
+          metric: (c as HTMLElement).dataset.metric!,
+          total: Number((c as HTMLElement).dataset.plottedTotal),
+          canvases: c.querySelectorAll("canvas").length,
+        })),
+      );
     expect(charts.map((c) => c.metric).sort()).toEqual([...expected.keys()].sort());
     expect(charts.length).toBe(20);
     for (const chart of charts) {
@@ -121,7 +131,9 @@ describe("the dashboard in Chromium, demo mode", () => {
   }, 90_000);
 
   it("lists the five providers in the sources table", async () => {
-    const rows = await w.page.locator("#sources tbody tr").evaluateAll((trs) => trs.map((tr) => ({ provider: (tr as HTMLElement).dataset.provider, state: tr.querySelector(".state")!.textContent })));
+    const rows = await w.page
+      .locator("#sources tbody tr")
+      .evaluateAll((trs) => trs.map((tr) => ({ provider: (tr as HTMLElement).dataset.provider, state: tr.querySelector(".state")!.textContent })));
     expect(rows.map((r) => r.provider)).toEqual(["JIANDAOYUN", "ACEDATA", "AI_STUDIO", "PIPEFY", "ADVERITY"]);
     for (const r of rows) expect(["OK", "PARTIAL"]).toContain(r.state);
   });
@@ -141,7 +153,9 @@ describe("the dashboard in Chromium, demo mode", () => {
     await w.page.screenshot({ path: join(SCREENSHOTS, "dashboard-1400x900.png") });
     await w.page.setViewportSize({ width: 390, height: 844 });
     // Charts follow the width once the resize settles.
-    await w.page.waitForFunction(() => [...document.querySelectorAll(".chart canvas")].every((c) => c.getBoundingClientRect().width <= 390), undefined, { timeout: 5_000 });
+    await w.page.waitForFunction(() => [...document.querySelectorAll(".chart canvas")].every((c) => c.getBoundingClientRect().width <= 390), undefined, {
+      timeout: 5_000,
+    });
     const overflow = await w.page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
     expect(overflow).toBeLessThanOrEqual(0);
     await w.page.screenshot({ path: join(SCREENSHOTS, "dashboard-390x844.png") });
@@ -194,7 +208,9 @@ describe("the dashboard in Chromium, with API keys", () => {
     await w.page.reload();
     await ready(w.page, 20_000);
     const [download] = await Promise.all([w.page.waitForEvent("download"), w.page.click("#download")]);
-    expect(readFileSync((await download.path())!, "utf8")).toMatch(/^organization,provider,metric,unit,kind,api,workspace,start,end,value,final\r\nacme,ACEDATA,acedata.credits,/);
+    expect(readFileSync((await download.path())!, "utf8")).toMatch(
+      /^organization,provider,metric,unit,kind,api,workspace,start,end,value,final\r\nacme,ACEDATA,acedata.credits,/,
+    );
 
     const api = w.requests.filter((r) => /\/(graphql|export\/usage\.csv)/.test(r.url));
     expect(api.length).toBeGreaterThanOrEqual(4);

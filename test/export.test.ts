@@ -8,7 +8,12 @@ import { startEmulator } from "./support/emulators";
 import { startServer, USAGE_QUERY, utcDay, type RunningServer } from "./support/server-harness";
 
 interface Report {
-  series: Array<{ provider: string; metric: { key: string; kind: string; unit: string }; dimensions: Array<{ key: string; value: string; label: string }>; points: Array<{ start: string; end: string; value: number; final: boolean }> }>;
+  series: Array<{
+    provider: string;
+    metric: { key: string; kind: string; unit: string };
+    dimensions: Array<{ key: string; value: string; label: string }>;
+    points: Array<{ start: string; end: string; value: number; final: boolean }>;
+  }>;
   sources: Array<{ provider: string; state: string }>;
 }
 
@@ -51,7 +56,9 @@ describe("GET /export/usage.csv in demo mode", () => {
     const report = gql.body.data.organization.usage as Report;
     expect(report.sources).toHaveLength(5);
 
-    const res = await fetch(exportUrl(s.url, { organization: "demo", from: input.from, to: input.to, granularity: "DAY", timeZone: "UTC", groupBy: "workspace,api" }));
+    const res = await fetch(
+      exportUrl(s.url, { organization: "demo", from: input.from, to: input.to, granularity: "DAY", timeZone: "UTC", groupBy: "workspace,api" }),
+    );
     expect(res.status).toBe(200);
     expect(res.headers.get("content-type")).toBe("text/csv; charset=utf-8");
     expect(res.headers.get("content-disposition")).toBe(`attachment; filename="usage-demo-${input.from}-${input.to}.csv"`);
@@ -66,9 +73,24 @@ describe("GET /export/usage.csv in demo mode", () => {
   });
 
   it("answers a weekly report of chosen providers and metrics as GraphQL does", async () => {
-    const input = { from: utcDay(-20), to: utcDay(-2), granularity: "WEEK", providers: ["ACEDATA", "ADVERITY"], metrics: ["acedata.credits", "adverity.unique_rows"] };
+    const input = {
+      from: utcDay(-20),
+      to: utcDay(-2),
+      granularity: "WEEK",
+      providers: ["ACEDATA", "ADVERITY"],
+      metrics: ["acedata.credits", "adverity.unique_rows"],
+    };
     const report = (await s.gql(USAGE_QUERY, { input })).body.data.organization.usage as Report;
-    const res = await fetch(exportUrl(s.url, { organization: "demo", from: input.from, to: input.to, granularity: "WEEK", providers: "ACEDATA,ADVERITY", metrics: "acedata.credits,adverity.unique_rows" }));
+    const res = await fetch(
+      exportUrl(s.url, {
+        organization: "demo",
+        from: input.from,
+        to: input.to,
+        granularity: "WEEK",
+        providers: "ACEDATA,ADVERITY",
+        metrics: "acedata.credits,adverity.unique_rows",
+      }),
+    );
     expect(res.headers.get("x-usagegraph-sources")).toBe("ACEDATA=OK,ADVERITY=OK");
     const [header, ...rows] = parse(await res.text()) as string[][];
     expect(header).toEqual(["organization", "provider", "metric", "unit", "kind", "start", "end", "value", "final"]);
@@ -90,23 +112,50 @@ describe("GET /export/usage.csv in demo mode", () => {
     ["an impossible date", { from: "2026-02-30", to: "2026-03-02" }, 'Invalid input: from: "2026-02-30" is not a calendar date in yyyy-MM-dd form'],
     ["a missing date", { from: "2026-03-01" }, "Invalid input: to is required, as yyyy-MM-dd"],
     ["from after to", { from: "2026-03-05", to: "2026-03-01" }, "Invalid input: to (2026-03-01) must be on or after from (2026-03-05)"],
-    ["a range over 366 days", { from: "2024-01-01", to: "2025-06-30" }, "Invalid input: to: the range 2024-01-01..2025-06-30 is 547 days; at most 366 days may be asked at once"],
-    ["an unknown time zone", { from: "2026-03-01", to: "2026-03-02", timeZone: "Mars/Olympus_Mons" }, "Invalid input: timeZone must be an IANA time zone name such as Europe/Berlin"],
-    ["an unknown granularity", { from: "2026-03-01", to: "2026-03-02", granularity: "HOUR" }, "Invalid input: granularity: HOUR is not a granularity; known: DAY, WEEK, MONTH, TOTAL"],
-    ["an unknown provider", { from: "2026-03-01", to: "2026-03-02", providers: "ACEDATA,acedata,STRIPE" }, "Invalid input: providers: acedata is not a provider (did you mean `ACEDATA`?); known: JIANDAOYUN, ACEDATA, AI_STUDIO, PIPEFY, ADVERITY; providers: STRIPE is not a provider; known: JIANDAOYUN, ACEDATA, AI_STUDIO, PIPEFY, ADVERITY"],
-    ["an unknown groupBy key", { from: "2026-03-01", to: "2026-03-02", groupBy: "workspaces" }, "Invalid input: groupBy: workspaces is not a dimension key (did you mean `workspace`?); known keys: api, workspace, datastream, operation, token"],
-    ["an unknown parameter", { from: "2026-03-01", to: "2026-03-02", where: "api:x" }, "unknown parameter where; known: organization, from, to, granularity, timeZone, providers, metrics, groupBy"],
+    [
+      "a range over 366 days",
+      { from: "2024-01-01", to: "2025-06-30" },
+      "Invalid input: to: the range 2024-01-01..2025-06-30 is 547 days; at most 366 days may be asked at once",
+    ],
+    [
+      "an unknown time zone",
+      { from: "2026-03-01", to: "2026-03-02", timeZone: "Mars/Olympus_Mons" },
+      "Invalid input: timeZone must be an IANA time zone name such as Europe/Berlin",
+    ],
+    [
+      "an unknown granularity",
+      { from: "2026-03-01", to: "2026-03-02", granularity: "HOUR" },
+      "Invalid input: granularity: HOUR is not a granularity; known: DAY, WEEK, MONTH, TOTAL",
+    ],
+    [
+      "an unknown provider",
+      { from: "2026-03-01", to: "2026-03-02", providers: "ACEDATA,acedata,STRIPE" },
+      "Invalid input: providers: acedata is not a provider (did you mean `ACEDATA`?); known: JIANDAOYUN, ACEDATA, AI_STUDIO, PIPEFY, ADVERITY; providers: STRIPE is not a provider; known: JIANDAOYUN, ACEDATA, AI_STUDIO, PIPEFY, ADVERITY",
+    ],
+    [
+      "an unknown groupBy key",
+      { from: "2026-03-01", to: "2026-03-02", groupBy: "workspaces" },
+      "Invalid input: groupBy: workspaces is not a dimension key (did you mean `workspace`?); known keys: api, workspace, datastream, operation, token",
+    ],
+    [
+      "an unknown parameter",
+      { from: "2026-03-01", to: "2026-03-02", where: "api:x" },
+      "unknown parameter where; known: organization, from, to, granularity, timeZone, providers, metrics, groupBy",
+    ],
     ["a repeated single parameter", { from: ["2026-03-01", "2026-03-02"], to: "2026-03-02" }, "from may be given once"],
     ["no organization", { organization: "", from: "2026-03-01", to: "2026-03-02" }, "organization is required: the id of the organization to export"],
-  ] as Array<[string, Record<string, string | string[]>, string]>)("refuses %s with 400, one line of plain text and no upstream call", async (_name, params, reason) => {
-    const query = new URLSearchParams();
-    for (const [k, v] of Object.entries({ organization: "demo", ...params })) for (const item of [v].flat()) query.append(k, item);
-    const res = await fetch(`${s.url}/export/usage.csv?${query}`);
-    expect(res.status).toBe(400);
-    expect(res.headers.get("content-type")).toBe("text/plain; charset=utf-8");
-    expect(await res.text()).toBe(`${reason}\n`);
-    expect(upstreamCalls()).toBe(0);
-  });
+  ] as Array<[string, Record<string, string | string[]>, string]>)(
+    "refuses %s with 400, one line of plain text and no upstream call",
+    async (_name, params, reason) => {
+      const query = new URLSearchParams();
+      for (const [k, v] of Object.entries({ organization: "demo", ...params })) for (const item of [v].flat()) query.append(k, item);
+      const res = await fetch(`${s.url}/export/usage.csv?${query}`);
+      expect(res.status).toBe(400);
+      expect(res.headers.get("content-type")).toBe("text/plain; charset=utf-8");
+      expect(await res.text()).toBe(`${reason}\n`);
+      expect(upstreamCalls()).toBe(0);
+    },
+  );
 
   it("refuses a bad metric with the very message GraphQL gives, from the one shared parser", async () => {
     const params = { organization: "demo", from: utcDay(-3), to: utcDay(-2), metrics: "acedata.calls" };
@@ -114,7 +163,9 @@ describe("GET /export/usage.csv in demo mode", () => {
     const gql = await s.gql(USAGE_QUERY, { input: { from: params.from, to: params.to, metrics: ["acedata.calls"] } });
     expect(res.status).toBe(400);
     expect((await res.text()).trim()).toBe(gql.body.errors![0]!.message);
-    expect(gql.body.errors![0]!.message).toMatch(/^Invalid input: metrics: acedata.calls is not a metric key \(did you mean `acedata.credits`\?\); known keys: /);
+    expect(gql.body.errors![0]!.message).toMatch(
+      /^Invalid input: metrics: acedata.calls is not a metric key \(did you mean `acedata.credits`\?\); known keys: /,
+    );
     expect(upstreamCalls()).toBe(0);
   });
 
@@ -207,12 +258,17 @@ describe("GET /export/usage.csv and awkward names", () => {
   it("round-trips a workspace name with a comma and a quote through a CSV parser", async () => {
     const adverity = await startEmulator(AwkwardAdverity);
     const config = resolveConfig(
-      { server: { host: "127.0.0.1", port: 0 }, organizations: [{ id: "acme", name: "Acme", providers: { adverity: { baseUrl: adverity.url, apiKey: ADVERITY_DEMO_KEY, authScheme: "Token" } } }] },
+      {
+        server: { host: "127.0.0.1", port: 0 },
+        organizations: [{ id: "acme", name: "Acme", providers: { adverity: { baseUrl: adverity.url, apiKey: ADVERITY_DEMO_KEY, authScheme: "Token" } } }],
+      },
       QUIET,
     );
     const s = await startServer({ config });
     try {
-      const res = await fetch(exportUrl(s.url, { organization: "acme", from: utcDay(-4), to: utcDay(-2), groupBy: "workspace", metrics: "adverity.total_rows" }));
+      const res = await fetch(
+        exportUrl(s.url, { organization: "acme", from: utcDay(-4), to: utcDay(-2), groupBy: "workspace", metrics: "adverity.total_rows" }),
+      );
       const text = await res.text();
       expect(text).toContain('"Acme ""EMEA"", Berlin"');
       const [header, ...rows] = parse(text) as string[][];

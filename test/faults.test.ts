@@ -78,7 +78,11 @@ describe("upstream faults", () => {
     for (let i = 0; i < 5; i++) {
       const res = await postGraphQL(s.url, report(["ACEDATA", "ADVERITY"]));
       const [failing, healthy] = res.body.data.organization.usage.sources;
-      expect(failing).toMatchObject({ state: "FAILED", error: { code: "UPSTREAM_UNAVAILABLE", message: expect.stringMatching(/circuit open/) }, upstreamRequests: 0 });
+      expect(failing).toMatchObject({
+        state: "FAILED",
+        error: { code: "UPSTREAM_UNAVAILABLE", message: expect.stringMatching(/circuit open/) },
+        upstreamRequests: 0,
+      });
       expect(healthy.state).toBe("OK");
     }
     expect(ace.requests.length).toBe(reached);

@@ -77,7 +77,7 @@ describe("fewest upstream calls", () => {
 
   it("costs two overlapping ranges in aliases no more calls than their union", async () => {
     const union = await serve();
-    await postGraphQL(union, `{ organization(id: "demo") { ${REPORT(utcDay(-8), utcDay(-3), 'providers: [ACEDATA, AI_STUDIO, ADVERITY, PIPEFY]')} } }`);
+    await postGraphQL(union, `{ organization(id: "demo") { ${REPORT(utcDay(-8), utcDay(-3), "providers: [ACEDATA, AI_STUDIO, ADVERITY, PIPEFY]")} } }`);
     const unionCalls = calls();
 
     resetCalls();
@@ -85,8 +85,8 @@ describe("fewest upstream calls", () => {
     const res = await postGraphQL(
       aliases,
       `{ organization(id: "demo") {
-          a: ${REPORT(utcDay(-8), utcDay(-5), 'providers: [ACEDATA, AI_STUDIO, ADVERITY, PIPEFY]')}
-          b: ${REPORT(utcDay(-6), utcDay(-3), 'providers: [ACEDATA, AI_STUDIO, ADVERITY, PIPEFY]')}
+          a: ${REPORT(utcDay(-8), utcDay(-5), "providers: [ACEDATA, AI_STUDIO, ADVERITY, PIPEFY]")}
+          b: ${REPORT(utcDay(-6), utcDay(-3), "providers: [ACEDATA, AI_STUDIO, ADVERITY, PIPEFY]")}
       } }`,
     );
     expect(res.body.data.organization.a.sources.map((s: any) => s.state)).not.toContain("FAILED");
@@ -107,7 +107,9 @@ describe("fewest upstream calls", () => {
     const fanIn = await serve();
     // Fifty dashboards, each asking for its own 10-day window inside the same 16 days.
     const answers = await Promise.all(
-      Array.from({ length: 50 }, (_, i) => postGraphQL(fanIn, `{ organization(id: "demo") { ${REPORT(utcDay(-60 + (i % 7)), utcDay(-51 + (i % 7)), providers)} } }`)),
+      Array.from({ length: 50 }, (_, i) =>
+        postGraphQL(fanIn, `{ organization(id: "demo") { ${REPORT(utcDay(-60 + (i % 7)), utcDay(-51 + (i % 7)), providers)} } }`),
+      ),
     );
     expect(answers.every((a) => a.body.data.organization.usage.sources.every((s: any) => s.state === "OK"))).toBe(true);
     expect(calls()).toBeLessThanOrEqual(unionCalls);
@@ -139,7 +141,11 @@ describe("fewest upstream calls", () => {
     beforeAll(async () => {
       redis = await startRedis();
       const raw = JSON.parse(JSON.stringify(demo.config));
-      shared = resolveConfig({ server: raw.server, organizations: raw.organizations, cache: { url: redis.url }, store: { url: "none" }, log: raw.log }, {}, { demo: true });
+      shared = resolveConfig(
+        { server: raw.server, organizations: raw.organizations, cache: { url: redis.url }, store: { url: "none" }, log: raw.log },
+        {},
+        { demo: true },
+      );
     });
     afterAll(() => redis.stop());
 
@@ -163,7 +169,8 @@ describe("fewest upstream calls", () => {
       const violations = jdy.violations;
       await leaveJiandaoyunWindow();
       // Different days on each replica: no cache or in-flight sharing can hide the pacing.
-      const q = (a: number, b: number) => `{ organization(id: "demo") { usage(input: { from: "${utcDay(a)}", to: "${utcDay(b)}", providers: [JIANDAOYUN] }) { sources { state upstreamRequests } } } }`;
+      const q = (a: number, b: number) =>
+        `{ organization(id: "demo") { usage(input: { from: "${utcDay(a)}", to: "${utcDay(b)}", providers: [JIANDAOYUN] }) { sources { state upstreamRequests } } } }`;
       const [r1, r2] = await Promise.all([postGraphQL(one, q(-40, -37)), postGraphQL(two, q(-36, -33))]);
       expect(r1.body.data.organization.usage.sources[0]).toEqual({ state: "OK", upstreamRequests: 4 });
       expect(r2.body.data.organization.usage.sources[0]).toEqual({ state: "OK", upstreamRequests: 4 });

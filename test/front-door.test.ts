@@ -32,7 +32,14 @@ describe("the front door", () => {
     const refs = [...html.matchAll(/(?:src|href)="([^"]+)"/g)].map((m) => m[1]!);
     expect(refs.filter((r) => /^(https?:)?\/\//.test(r))).toEqual([]);
     const assets = refs.filter((r) => r.startsWith("/dashboard/assets/"));
-    expect(assets).toEqual(expect.arrayContaining(["/dashboard/assets/uPlot.iife.min.js", "/dashboard/assets/uPlot.min.css", "/dashboard/assets/dashboard.js", "/dashboard/assets/dashboard.css"]));
+    expect(assets).toEqual(
+      expect.arrayContaining([
+        "/dashboard/assets/uPlot.iife.min.js",
+        "/dashboard/assets/uPlot.min.css",
+        "/dashboard/assets/dashboard.js",
+        "/dashboard/assets/dashboard.css",
+      ]),
+    );
     for (const asset of assets) {
       const a = await fetch(`${s.url}${asset}`);
       expect(a.status).toBe(200);
@@ -48,7 +55,11 @@ describe("the front door", () => {
     const raw = JSON.parse(JSON.stringify(s.server.config));
     const withAuth = await startServer({
       config: resolveConfig(
-        { server: { host: "127.0.0.1", port: 0 }, auth: { apiKeys: [{ name: "k", key: "front-door-key-0123456789", organizations: ["demo"] }] }, organizations: raw.organizations },
+        {
+          server: { host: "127.0.0.1", port: 0 },
+          auth: { apiKeys: [{ name: "k", key: "front-door-key-0123456789", organizations: ["demo"] }] },
+          organizations: raw.organizations,
+        },
         { USAGEGRAPH_LOG_LEVEL: process.env.USAGEGRAPH_LOG_LEVEL },
       ),
     });

@@ -38,7 +38,13 @@ describe("hostile upstreams", () => {
         for (const key of Object.keys(raw.organizations[0].providers)) {
           // A per-attempt timeout longer than the request deadline: only the deadline can end a drip.
           // No failure memory: one fault after another on the same calls (the memory has its own suite below).
-          raw.organizations[0].providers[key] = { ...raw.organizations[0].providers[key], timeoutMs: 20_000, maxRetries: 0, maxBodyBytes: 256 * 1024, failureMemoryMs: 0 };
+          raw.organizations[0].providers[key] = {
+            ...raw.organizations[0].providers[key],
+            timeoutMs: 20_000,
+            maxRetries: 0,
+            maxBodyBytes: 256 * 1024,
+            failureMemoryMs: 0,
+          };
         }
       },
     });
@@ -50,7 +56,11 @@ describe("hostile upstreams", () => {
     emulator(key).inject({ kind: "oversized", bytes: 8 * 1024 * 1024 });
     const res = await postGraphQL(s.url, report(id));
     const source = res.body.data.organization.usage.sources[0];
-    expect(source).toMatchObject({ provider: id, state: "FAILED", error: { code: "UPSTREAM_BAD_RESPONSE", message: expect.stringMatching(/larger than 256 KiB/) } });
+    expect(source).toMatchObject({
+      provider: id,
+      state: "FAILED",
+      error: { code: "UPSTREAM_BAD_RESPONSE", message: expect.stringMatching(/larger than 256 KiB/) },
+    });
     expect(res.body.data.organization.usage.series).toEqual([]);
   });
 
@@ -79,7 +89,13 @@ describe("failures no retry can fix", () => {
 
   it.each([
     ["credentials Ace Data refuses", "acedata", "ACEDATA", { kind: "status", status: 401 } as const, "UPSTREAM_AUTH_FAILED"],
-    ["a query Pipefy rejects", "pipefy", "PIPEFY", { kind: "status", status: 200, body: { errors: [{ message: "Cannot query field", extensions: { code: "GRAPHQL_VALIDATION_FAILED" } }] } } as const, "UPSTREAM_BAD_RESPONSE"],
+    [
+      "a query Pipefy rejects",
+      "pipefy",
+      "PIPEFY",
+      { kind: "status", status: 200, body: { errors: [{ message: "Cannot query field", extensions: { code: "GRAPHQL_VALIDATION_FAILED" } }] } } as const,
+      "UPSTREAM_BAD_RESPONSE",
+    ],
   ])("asks the vendor at most twice when %s, asked 50 times by clients", async (_name, key, id, fault, code) => {
     emulator(key).inject(fault);
     const day = utcDay(-fresh++);

@@ -74,7 +74,11 @@ describe("the layers", () => {
     expect(files.length).toBeGreaterThan(30);
     const violations = files.flatMap((file) =>
       relativeImports(file)
-        .filter((i) => basename(i.target).replace(/\.(ts|js)$/, "").endsWith(".emulator"))
+        .filter((i) =>
+          basename(i.target)
+            .replace(/\.(ts|js)$/, "")
+            .endsWith(".emulator"),
+        )
         .map((i) => `${show(file)} imports "${i.specifier}"`),
     );
     expect(violations).toEqual([]);

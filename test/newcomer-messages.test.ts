@@ -40,21 +40,36 @@ describe("messages a newcomer can act on", () => {
 
     const missingComma = join(dir, "missing-comma.json");
     writeFileSync(missingComma, '{\n  "server": { "host": "127.0.0.1" }\n  "organizations": []\n}\n');
-    expect(errorOf(() => loadConfigFile(["--config", missingComma], {})).message).toBe(`config file ${missingComma} is not valid JSON: line 3, column 3: Expected ',' or '}' after property value`);
+    expect(errorOf(() => loadConfigFile(["--config", missingComma], {})).message).toBe(
+      `config file ${missingComma} is not valid JSON: line 3, column 3: Expected ',' or '}' after property value`,
+    );
 
     // V8 names some mistakes without saying where: found all the same, and the text itself is never echoed.
     const bareWord = join(dir, "bare-word.json");
     writeFileSync(bareWord, '{\n  "organizations": [{ "id": "acme", "name": secret-name }]\n}\n');
-    expect(errorOf(() => loadConfigFile(["--config", bareWord], {})).message).toBe(`config file ${bareWord} is not valid JSON: line 2, column 45: Unexpected token 's'`);
+    expect(errorOf(() => loadConfigFile(["--config", bareWord], {})).message).toBe(
+      `config file ${bareWord} is not valid JSON: line 2, column 45: Unexpected token 's'`,
+    );
   });
 
   describe("a port in use", () => {
-    const demoConfig = (port: number): Config => resolveConfig({ server: { host: "127.0.0.1", port }, organizations: [{ id: "demo", name: "Demo" }] }, QUIET, { demo: true });
+    const demoConfig = (port: number): Config =>
+      resolveConfig({ server: { host: "127.0.0.1", port }, organizations: [{ id: "demo", name: "Demo" }] }, QUIET, { demo: true });
     const fileConfig = (port: number): Config => resolveConfig({ server: { host: "127.0.0.1", port }, organizations: [{ id: "acme", name: "Acme" }] }, QUIET);
 
     it.each([
-      ["demo mode", demoConfig, (p: number) => `port ${p} on 127.0.0.1 is already in use by another process: start on another port with the PORT variable, e.g. PORT=${p + 1} npm start`],
-      ["a config file", fileConfig, (p: number) => `port ${p} on 127.0.0.1 is already in use by another process: set server.port in the config file, or the PORT variable (PORT=${p + 1} npm start), to a free port`],
+      [
+        "demo mode",
+        demoConfig,
+        (p: number) =>
+          `port ${p} on 127.0.0.1 is already in use by another process: start on another port with the PORT variable, e.g. PORT=${p + 1} npm start`,
+      ],
+      [
+        "a config file",
+        fileConfig,
+        (p: number) =>
+          `port ${p} on 127.0.0.1 is already in use by another process: set server.port in the config file, or the PORT variable (PORT=${p + 1} npm start), to a free port`,
+      ],
     ])("says which setting changes it, in %s", async (_name, config, message) => {
       const { port, server: squatter } = await takenPort();
       const server = await createServer(config(port));
@@ -74,7 +89,9 @@ describe("messages a newcomer can act on", () => {
         child.stderr.on("data", (d) => (err += d));
         const code = await new Promise((resolve) => child.on("exit", resolve));
         expect(code).toBe(1);
-        expect(err).toBe(`usagegraph: failed to start: port ${port} on 127.0.0.1 is already in use by another process: start on another port with the PORT variable, e.g. PORT=${port + 1} npm start\n`);
+        expect(err).toBe(
+          `usagegraph: failed to start: port ${port} on 127.0.0.1 is already in use by another process: start on another port with the PORT variable, e.g. PORT=${port + 1} npm start\n`,
+        );
       } finally {
         squatter.close();
       }
@@ -98,15 +115,24 @@ describe("messages a newcomer can act on", () => {
           "aiStudio.processed_documents, aiStudio.completed, aiStudio.failed, pipefy.api_calls, adverity.unique_rows, adverity.total_rows",
       );
       const bare = await s.gql(USAGE_QUERY, { input: { from: utcDay(-3), to: utcDay(-2), metrics: ["total_rows", "credits"] } });
-      expect(bare.body.errors![0]!.message).toMatch(/^Invalid input: metrics: total_rows is not a metric key \(did you mean `adverity.total_rows`\?\), credits is not a metric key \(did you mean `acedata.credits`\?\); known keys: /);
+      expect(bare.body.errors![0]!.message).toMatch(
+        /^Invalid input: metrics: total_rows is not a metric key \(did you mean `adverity.total_rows`\?\), credits is not a metric key \(did you mean `acedata.credits`\?\); known keys: /,
+      );
     });
 
-    it("answers organization(id: \"nope\") with an error naming the organizations that exist", async () => {
+    it('answers organization(id: "nope") with an error naming the organizations that exist', async () => {
       const res = await s.gql(`{ organization(id: "nope") { id name } }`);
       expect(res.status).toBe(200);
       expect(res.body).toEqual({
         data: { organization: null },
-        errors: [{ message: 'There is no organization "nope". Known organizations: "demo".', locations: [{ line: 1, column: 3 }], path: ["organization"], extensions: { code: "BAD_USER_INPUT" } }],
+        errors: [
+          {
+            message: 'There is no organization "nope". Known organizations: "demo".',
+            locations: [{ line: 1, column: 3 }],
+            path: ["organization"],
+            extensions: { code: "BAD_USER_INPUT" },
+          },
+        ],
       });
     });
 
@@ -121,7 +147,14 @@ describe("messages a newcomer can act on", () => {
       const usage = res.body.data.organization.usage;
       expect(usage.series).toEqual([]);
       expect(usage.sources).toEqual([
-        { provider: "JIANDAOYUN", state: "FAILED", error: { code: "OUT_OF_RETENTION", message, retryAfterSeconds: null }, finalizedThrough: utc8(-2), upstreamRequests: 0, cachedResponses: 0 },
+        {
+          provider: "JIANDAOYUN",
+          state: "FAILED",
+          error: { code: "OUT_OF_RETENTION", message, retryAfterSeconds: null },
+          finalizedThrough: utc8(-2),
+          upstreamRequests: 0,
+          cachedResponses: 0,
+        },
       ]);
       expect(res.body.errors).toEqual([{ message, path: ["organization", "usage"], extensions: { code: "OUT_OF_RETENTION", provider: "JIANDAOYUN" } }]);
       expect(s.emulator("jiandaoyun").requests).toHaveLength(0);
@@ -130,7 +163,10 @@ describe("messages a newcomer can act on", () => {
     it("keeps a range only partly out of retention PARTIAL, with the days it has", async () => {
       const res = await s.gql(USAGE_QUERY, { input: { from: utcDay(-182), to: utcDay(-178), providers: ["JIANDAOYUN"], metrics: ["jiandaoyun.app"] } });
       const usage = res.body.data.organization.usage;
-      expect(usage.sources[0]).toMatchObject({ state: "PARTIAL", error: { code: "OUT_OF_RETENTION", message: expect.stringMatching(/older than Jiandaoyun's 180-day retention$/) } });
+      expect(usage.sources[0]).toMatchObject({
+        state: "PARTIAL",
+        error: { code: "OUT_OF_RETENTION", message: expect.stringMatching(/older than Jiandaoyun's 180-day retention$/) },
+      });
       expect(usage.series[0].points.length).toBeGreaterThan(0);
     });
   });

@@ -85,7 +85,13 @@ describe("webhook notifications", () => {
     const budgets = [{ id: "daily", name: "Ace Data credits today", metric: "acedata.credits", period: "DAY", amount: 1, thresholds: [1] }];
     const notify = { webhooks: [{ name: "finance-channel", url: "${HOOK_URL}", kinds }] };
     return resolveConfig(
-      { server: raw.server, log: raw.log, store: { url: store }, ...(collect ? { collect: { backfillDays: collect.backfillDays } } : {}), organizations: [{ ...raw.organizations[0], budgets, notify }] },
+      {
+        server: raw.server,
+        log: raw.log,
+        store: { url: store },
+        ...(collect ? { collect: { backfillDays: collect.backfillDays } } : {}),
+        organizations: [{ ...raw.organizations[0], budgets, notify }],
+      },
       { HOOK_URL: receiver.url },
       { demo: true },
     );
@@ -112,7 +118,16 @@ describe("webhook notifications", () => {
     try {
       for (const daysAgo of [2, 1]) {
         const day = addDays(today, -daysAgo);
-        await store.recordRun({ organization: "demo", provider, startedAt: `${day}T02:30:00Z`, finishedAt: `${day}T02:30:09Z`, state: "FAILED", errorCode: "UPSTREAM_UNAVAILABLE", errorMessage: "no answer", days: 0 });
+        await store.recordRun({
+          organization: "demo",
+          provider,
+          startedAt: `${day}T02:30:00Z`,
+          finishedAt: `${day}T02:30:09Z`,
+          state: "FAILED",
+          errorCode: "UPSTREAM_UNAVAILABLE",
+          errorMessage: "no answer",
+          days: 0,
+        });
       }
     } finally {
       await store.close();
@@ -240,8 +255,17 @@ describe("webhook notifications", () => {
     expect(await server.evaluateAlerts("demo")).toMatchObject({ sent: 0, failed: 1 });
     // The first attempt and its 3 retries.
     expect(receiver.posts.map((p) => p.status)).toEqual([503, 503, 503, 503]);
-    const failure = logs.slice(since).map((l) => JSON.parse(l)).find((l) => l.msg === "webhook delivery failed: retried on the next evaluation");
-    expect(failure).toMatchObject({ webhook: "finance-channel", status: 503, attempts: 4, organization: "demo", alert: expect.stringMatching(/^SOURCE_FAILING:aiStudio:/) });
+    const failure = logs
+      .slice(since)
+      .map((l) => JSON.parse(l))
+      .find((l) => l.msg === "webhook delivery failed: retried on the next evaluation");
+    expect(failure).toMatchObject({
+      webhook: "finance-channel",
+      status: 503,
+      attempts: 4,
+      organization: "demo",
+      alert: expect.stringMatching(/^SOURCE_FAILING:aiStudio:/),
+    });
 
     receiver.reset();
     expect(await server.evaluateAlerts("demo")).toMatchObject({ sent: 1, failed: 0 });

@@ -46,7 +46,10 @@ describe("a server started with a config (NODE_ENV=production)", () => {
           }
         });
       });
-      const res = await postGraphQL(url, `{ providers { id } organization(id: "acme") { usage(input: { from: "${utcDay(-3)}", to: "${utcDay(-3)}" }) { sources { provider state } } } }`);
+      const res = await postGraphQL(
+        url,
+        `{ providers { id } organization(id: "acme") { usage(input: { from: "${utcDay(-3)}", to: "${utcDay(-3)}" }) { sources { provider state } } } }`,
+      );
       expect(res.body.errors).toBeUndefined();
       expect(res.body.data.providers).toHaveLength(PROVIDER_MODULES.length);
       expect(res.body.data.organization.usage.sources.map((s: { state: string }) => s.state)).toEqual(PROVIDER_MODULES.map(() => "OK"));
@@ -59,7 +62,9 @@ describe("a server started with a config (NODE_ENV=production)", () => {
       .filter((file) => !relative(DIST, file).startsWith(".."))
       .map((file) => relative(DIST, file).split(sep).join("/"));
     // The list is the real one: the providers' runtime code is in it.
-    expect(loaded).toEqual(expect.arrayContaining(["index.js", "providers/registry.js", ...PROVIDER_MODULES.map((m) => `providers/${m.catalog.key}/${m.catalog.key}.provider.js`)]));
+    expect(loaded).toEqual(
+      expect.arrayContaining(["index.js", "providers/registry.js", ...PROVIDER_MODULES.map((m) => `providers/${m.catalog.key}/${m.catalog.key}.provider.js`)]),
+    );
     expect(loaded.filter((file) => DEMO_ONLY.some((pattern) => pattern.test(file)))).toEqual([]);
   });
 });

@@ -23,7 +23,6 @@ import {
 } from "./support/expected";
 import { startServer, USAGE_QUERY as USAGE, utcDay, type GraphQLResult, type RunningServer } from "./support/server-harness";
 
-
 const RECORDS = `query Records($input: RecordsInput!) {
   organization(id: "demo") {
     records(input: $input) {
@@ -51,7 +50,17 @@ interface UsageJson {
 
 /** The eleven documented Jiandaoyun metrics, in the vendor document's order. */
 const JIANDAOYUN_FIELDS: readonly MetricField[] = [
-  "app", "form_coop", "form_workflow", "dash", "etl", "aggregate", "public_link", "data_trigger", "automation", "bpa", "data",
+  "app",
+  "form_coop",
+  "form_workflow",
+  "dash",
+  "etl",
+  "aggregate",
+  "public_link",
+  "data_trigger",
+  "automation",
+  "bpa",
+  "data",
 ];
 const AI_STUDIO_FIELDS: readonly CountField[] = ["parsed_pages", "processor_runs", "processed_documents", "completed", "failed"];
 const ADVERITY_FIELDS = ["unique_rows", "total_rows"] as const;
@@ -81,7 +90,13 @@ function aceDataDays(e: AceDataEmulator, from: string, to: string, apiIds: reado
  * Adverity rows per day of the kept items (the vendor's days are final up to yesterday). A day
  * without a kept item has no point: the vendor does not say it processed no rows.
  */
-function adverityDays(rows: readonly AdverityUsageItem[], field: (typeof ADVERITY_FIELDS)[number], from: string, to: string, keep: (i: AdverityUsageItem) => boolean = () => true): DayValue[] {
+function adverityDays(
+  rows: readonly AdverityUsageItem[],
+  field: (typeof ADVERITY_FIELDS)[number],
+  from: string,
+  to: string,
+  keep: (i: AdverityUsageItem) => boolean = () => true,
+): DayValue[] {
   return dates(from, to)
     .map((date) => rows.filter((i) => i.date === date && keep(i)))
     .filter((kept) => kept.length > 0)
@@ -184,9 +199,7 @@ describe("providers end to end over HTTP", () => {
 
     it("covers a range longer than 31 days with adjacent upstream calls of at most 31 days each", () => {
       okReport(first);
-      const ranges = firstRequests
-        .map((r) => [r.query.get("start_date")!, r.query.get("end_date")!] as const)
-        .sort((a, b) => (a[0] < b[0] ? -1 : 1));
+      const ranges = firstRequests.map((r) => [r.query.get("start_date")!, r.query.get("end_date")!] as const).sort((a, b) => (a[0] < b[0] ? -1 : 1));
       expect(ranges.length).toBeGreaterThanOrEqual(2);
       expect(ranges[0]![0]).toBe(from);
       expect(ranges[ranges.length - 1]![1]).toBe(to);
@@ -252,8 +265,7 @@ describe("providers end to end over HTTP", () => {
     it.each(GRANULARITIES)(
       "matches the emulator's rows per workspace and datastream at %s granularity, with unattributed rows in their own (none) bucket",
       async (granularity) => {
-        const res =
-          granularity === "DAY" ? first : await usage({ from, to, granularity, providers: ["ADVERITY"], groupBy: ["workspace", "datastream"] });
+        const res = granularity === "DAY" ? first : await usage({ from, to, granularity, providers: ["ADVERITY"], groupBy: ["workspace", "datastream"] });
         const { series, sources } = okReport(res);
         expect(sources).toEqual([expect.objectContaining({ provider: "ADVERITY", state: "OK", error: null, finalizedThrough: utcDay(-1) })]);
         if (granularity !== "DAY") {
@@ -398,7 +410,11 @@ describe("providers end to end over HTTP", () => {
       return out;
     }
 
-    function expectAll(series: readonly SeriesJson[], expected: ReadonlyMap<string, { kind: "COUNTER" | "GAUGE"; days: DayValue[] }>, granularity: GranularityName): void {
+    function expectAll(
+      series: readonly SeriesJson[],
+      expected: ReadonlyMap<string, { kind: "COUNTER" | "GAUGE"; days: DayValue[] }>,
+      granularity: GranularityName,
+    ): void {
       for (const [metric, { kind, days }] of expected) {
         const one = findSeries(series, metric);
         expect(one?.dimensions).toEqual([]);
@@ -482,9 +498,7 @@ describe("providers end to end over HTTP", () => {
       expect(res.body.errors).toBeUndefined();
       const records: Array<Record<string, unknown> & { __typename: string }> = res.body.data.organization.records;
       const of = (type: string) => records.filter((r) => r.__typename === type);
-      expect(new Set(records.map((r) => r.__typename))).toEqual(
-        new Set(["JiandaoyunResourceUsage", "AceDataApiUsage", "AiStudioUsage", "AdverityRowUsage"]),
-      );
+      expect(new Set(records.map((r) => r.__typename))).toEqual(new Set(["JiandaoyunResourceUsage", "AceDataApiUsage", "AiStudioUsage", "AdverityRowUsage"]));
 
       expect(of("JiandaoyunResourceUsage")).toEqual(
         dates(from, to).map((date) => {
@@ -589,7 +603,10 @@ describe("a report in which two providers fail", () => {
     expect(res.body.errors).toHaveLength(2);
     expect(res.body.errors).toEqual(
       expect.arrayContaining([
-        expect.objectContaining({ path: ["organization", "usage"], extensions: expect.objectContaining({ code: "UPSTREAM_UNAVAILABLE", provider: "ADVERITY" }) }),
+        expect.objectContaining({
+          path: ["organization", "usage"],
+          extensions: expect.objectContaining({ code: "UPSTREAM_UNAVAILABLE", provider: "ADVERITY" }),
+        }),
         expect.objectContaining({ path: ["organization", "usage"], extensions: expect.objectContaining({ code: "UPSTREAM_TIMEOUT", provider: "AI_STUDIO" }) }),
       ]),
     );

@@ -34,9 +34,19 @@ describe("auth, tenancy and what never leaks", () => {
           ],
         },
         organizations: [
-          { id: "acme", name: "Acme", providers: {
+          {
+            id: "acme",
+            name: "Acme",
+            providers: {
               // A failure after failure on purpose: neither the breaker nor the failure memory may hide the next one.
-              acedata: { baseUrl: acme.url, token: "${ACME_TOKEN}", maxRetries: 1, timeoutMs: 1_000, failureMemoryMs: 0, circuitBreaker: { failures: 100, halfOpenAfterMs: 1_000 } },
+              acedata: {
+                baseUrl: acme.url,
+                token: "${ACME_TOKEN}",
+                maxRetries: 1,
+                timeoutMs: 1_000,
+                failureMemoryMs: 0,
+                circuitBreaker: { failures: 100, halfOpenAfterMs: 1_000 },
+              },
             },
           },
           { id: "globex", name: "Globex", providers: { acedata: { baseUrl: globex.url, token: "${GLOBEX_TOKEN}" } } },
@@ -94,7 +104,12 @@ describe("auth, tenancy and what never leaks", () => {
     const res = await postGraphQL(
       url,
       `query($r: [_Any!]!) { _entities(representations: $r) { ... on Organization { id name usage(input: { from: "${utcDay(-4)}", to: "${utcDay(-2)}" }) { series { total } } } } }`,
-      { r: [{ __typename: "Organization", id: "globex" }, { __typename: "Organization", id: "acme" }] },
+      {
+        r: [
+          { __typename: "Organization", id: "globex" },
+          { __typename: "Organization", id: "acme" },
+        ],
+      },
       as(ACME_KEY),
     );
     expect(res.body.data._entities[0]).toBeNull();
@@ -111,11 +126,35 @@ describe("auth, tenancy and what never leaks", () => {
   });
 
   const canaries: Array<[string, Fault]> = [
-    ["a 401 that echoes the credential", { kind: "status", status: 401, body: { error: { code: `${CANARY}-${ACME_TOKEN}`, message: `${CANARY} bad token ${ACME_TOKEN}` }, trace_id: CANARY } }],
-    ["a 500 with a stack trace in its body", { kind: "status", status: 500, body: { detail: `${CANARY} Traceback: at handler (/srv/app.py:12) token=${ACME_TOKEN}` } }],
-    ["a 429 with an echoing body", { kind: "status", status: 429, body: { error: { code: "too_many_requests", message: `${CANARY} ${ACME_TOKEN}` }, trace_id: CANARY }, headers: { "retry-after": "1" } }],
-    ["a 400 that names the query string", { kind: "status", status: 400, body: { error: { code: "invalid_parameter", message: `${CANARY} /api/v1/usage/apis/aggregate/?token=${ACME_TOKEN}` }, trace_id: CANARY } }],
-    ["a 200 whose body is not the documented shape", { kind: "status", status: 200, body: { results: `${CANARY} ${ACME_TOKEN}` }, offContract: "results is a string, not the documented array" }],
+    [
+      "a 401 that echoes the credential",
+      { kind: "status", status: 401, body: { error: { code: `${CANARY}-${ACME_TOKEN}`, message: `${CANARY} bad token ${ACME_TOKEN}` }, trace_id: CANARY } },
+    ],
+    [
+      "a 500 with a stack trace in its body",
+      { kind: "status", status: 500, body: { detail: `${CANARY} Traceback: at handler (/srv/app.py:12) token=${ACME_TOKEN}` } },
+    ],
+    [
+      "a 429 with an echoing body",
+      {
+        kind: "status",
+        status: 429,
+        body: { error: { code: "too_many_requests", message: `${CANARY} ${ACME_TOKEN}` }, trace_id: CANARY },
+        headers: { "retry-after": "1" },
+      },
+    ],
+    [
+      "a 400 that names the query string",
+      {
+        kind: "status",
+        status: 400,
+        body: { error: { code: "invalid_parameter", message: `${CANARY} /api/v1/usage/apis/aggregate/?token=${ACME_TOKEN}` }, trace_id: CANARY },
+      },
+    ],
+    [
+      "a 200 whose body is not the documented shape",
+      { kind: "status", status: 200, body: { results: `${CANARY} ${ACME_TOKEN}` }, offContract: "results is a string, not the documented array" },
+    ],
     ["an HTML error page", { kind: "html", status: 502 }],
   ];
   it.each(canaries)("never shows %s in a response or a log line", async (_name, fault) => {
@@ -137,7 +176,11 @@ describe("auth, tenancy and what never leaks", () => {
     acme.inject({ kind: "status", status: 503, body: { detail: CANARY } });
     const res = await postGraphQL(url, usage("acme"), undefined, as(ACME_KEY));
     expect(res.body.errors).toEqual([
-      { message: expect.stringMatching(/^Ace Data Cloud is unavailable \(HTTP 503\)$/), path: ["organization", "usage"], extensions: { code: "UPSTREAM_UNAVAILABLE", provider: "ACEDATA" } },
+      {
+        message: expect.stringMatching(/^Ace Data Cloud is unavailable \(HTTP 503\)$/),
+        path: ["organization", "usage"],
+        extensions: { code: "UPSTREAM_UNAVAILABLE", provider: "ACEDATA" },
+      },
     ]);
   });
 });

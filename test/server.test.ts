@@ -72,7 +72,10 @@ describe("HTTP endpoints", () => {
     expect(post.headers.get("allow")).toBe("GET, HEAD");
     const missing = await fetch(`${s.url}/nope`);
     expect(missing.status).toBe(404);
-    expect(await missing.json()).toEqual({ error: "not found", endpoints: ["/graphql", "/healthz", "/readyz", "/metrics", "/export/usage.csv", "/", "/dashboard", "/dashboard/assets/:file"] });
+    expect(await missing.json()).toEqual({
+      error: "not found",
+      endpoints: ["/graphql", "/healthz", "/readyz", "/metrics", "/export/usage.csv", "/", "/dashboard", "/dashboard/assets/:file"],
+    });
   });
 
   it("echoes a well-formed x-request-id on every answer, and makes one up otherwise", async () => {
@@ -117,7 +120,9 @@ describe("HTTP endpoints", () => {
   });
 
   it("describes every provider in the catalog with its metrics and limits", async () => {
-    const res = await s.gql(`{ providers { id key metrics { key kind unit } rateLimit { requestsPerSecond maxConcurrent } retentionDays finalizationLagDays timeZone resolution } }`);
+    const res = await s.gql(
+      `{ providers { id key metrics { key kind unit } rateLimit { requestsPerSecond maxConcurrent } retentionDays finalizationLagDays timeZone resolution } }`,
+    );
     const ace = res.body.data.providers.find((p: { id: string }) => p.id === "ACEDATA");
     expect(ace).toMatchObject({ key: "acedata", metrics: [{ key: "acedata.credits", kind: "COUNTER", unit: "credits" }], timeZone: "UTC" });
   });
@@ -144,11 +149,16 @@ describe("the process", () => {
 
   it("stops on a bad config with one line naming the variable, never a secret, and exit code 2", async () => {
     const file = join(dir, "bad.json");
-    writeFileSync(file, JSON.stringify({ organizations: [{ id: "a", name: "A", providers: { acedata: { baseUrl: "http://127.0.0.1:9", token: "${ACE_TOKEN}" } } }] }));
+    writeFileSync(
+      file,
+      JSON.stringify({ organizations: [{ id: "a", name: "A", providers: { acedata: { baseUrl: "http://127.0.0.1:9", token: "${ACE_TOKEN}" } } }] }),
+    );
     const child = start(["--config", file]);
     const { out, exit } = collect(child);
     expect(await exit).toBe(2);
-    expect(out().trim().split("\n")).toEqual(["usagegraph: configuration error: organizations[0].providers.acedata.token: environment variable ACE_TOKEN is not set"]);
+    expect(out().trim().split("\n")).toEqual([
+      "usagegraph: configuration error: organizations[0].providers.acedata.token: environment variable ACE_TOKEN is not set",
+    ]);
   });
 
   it("stops demo mode on SIGTERM, emulators included, and exits 0", async () => {

@@ -32,7 +32,11 @@ describe("the usage store", () => {
     demo = await startDemo({ USAGEGRAPH_LOG_LEVEL: "silent" }, { port: 0, recordRequests: true });
     dir = mkdtempSync(join(tmpdir(), "usagegraph-store-e2e-"));
     const raw = JSON.parse(JSON.stringify(demo.config));
-    config = resolveConfig({ server: raw.server, organizations: raw.organizations, log: raw.log, store: { url: `sqlite:${join(dir, "usage.db")}` } }, {}, { demo: true });
+    config = resolveConfig(
+      { server: raw.server, organizations: raw.organizations, log: raw.log, store: { url: `sqlite:${join(dir, "usage.db")}` } },
+      {},
+      { demo: true },
+    );
   });
   afterAll(async () => {
     await stopServers();

@@ -36,7 +36,11 @@ export function freePort(): Promise<number> {
  * demo banner. With `port` set, readiness is GET /healthz answering instead (for a server that
  * logs at warn and so prints no listening line).
  */
-export async function startNode(script: string, args: readonly string[], options: { env?: Record<string, string>; port?: number; timeoutMs?: number } = {}): Promise<ServerProcess> {
+export async function startNode(
+  script: string,
+  args: readonly string[],
+  options: { env?: Record<string, string>; port?: number; timeoutMs?: number } = {},
+): Promise<ServerProcess> {
   const child = spawn(process.execPath, [script, ...args], {
     cwd: ROOT,
     env: { ...process.env, APOLLO_TELEMETRY_DISABLED: "true", ...options.env, ...(options.port !== undefined ? { PORT: String(options.port) } : {}) },
@@ -47,7 +51,9 @@ export async function startNode(script: string, args: readonly string[], options
     lines.push(line);
     if (lines.length > 60) lines.shift();
   };
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once("exit", (code, signal) => resolve({ code, signal })));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.once("exit", (code, signal) => resolve({ code, signal })),
+  );
   let found: (url: string) => void = () => undefined;
   const urlFromOutput = new Promise<string>((resolve) => (found = resolve));
   for (const stream of [child.stdout!, child.stderr!]) {
@@ -154,7 +160,10 @@ export class RssSampler {
   private phasePeak = 0;
   private readonly timer: NodeJS.Timeout;
 
-  constructor(private readonly pid: number, intervalMs = 200) {
+  constructor(
+    private readonly pid: number,
+    intervalMs = 200,
+  ) {
     this.timer = setInterval(() => this.sample(), intervalMs);
     this.timer.unref();
     this.sample();

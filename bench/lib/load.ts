@@ -61,7 +61,11 @@ export function noGraphQLErrors(body: string): boolean {
 }
 
 /** One POST /graphql, timed. */
-export async function postGraphQL<T = unknown>(base: string, query: string, variables?: Record<string, unknown>): Promise<{ status: number; body: T; text: string; ms: number }> {
+export async function postGraphQL<T = unknown>(
+  base: string,
+  query: string,
+  variables?: Record<string, unknown>,
+): Promise<{ status: number; body: T; text: string; ms: number }> {
   const started = performance.now();
   const res = await fetch(`${base}/graphql`, {
     method: "POST",

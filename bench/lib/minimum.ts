@@ -145,7 +145,9 @@ export class MinimumCalls {
     for (const range of merge(daily)) pages += this.adverityDaily(range).pages;
     for (const range of merge(monthly)) {
       const missingDays = daysOf(range).some((d) => !this.adverityDays.has(d));
-      const months = daysOf(range).map(firstOfMonth).filter((m, i, all) => all.indexOf(m) === i);
+      const months = daysOf(range)
+        .map(firstOfMonth)
+        .filter((m, i, all) => all.indexOf(m) === i);
       if (!missingDays || months.every((m) => this.adverityMonths.has(m))) continue;
       const asDaily = this.adverityDaily(range, false);
       const asMonthly = Math.max(1, Math.ceil(this.emulators.adverity.rows(range.from, range.to, "monthly").length / ADVERITY_PAGE));
@@ -198,8 +200,7 @@ export class MinimumCalls {
     const windows = new Map(PERIODS.map((p) => [p, this.emulators.pipefy.periodWindow(p)] as const));
     let calls = 0;
 
-    const breakdownKeys = (p: Panel) =>
-      (["operation", "token"] as const).filter((k) => p.groupBy?.includes(k) || p.where?.some((f) => f.key === k));
+    const breakdownKeys = (p: Panel) => (["operation", "token"] as const).filter((k) => p.groupBy?.includes(k) || p.where?.some((f) => f.key === k));
     const dailyPanels = panels.filter((p) => breakdownKeys(p).length === 0);
     const coverable = (d: Day) => [...windows.values()].some((w) => w.from <= d && d <= w.to);
     const missing = new Set(dailyPanels.flatMap((p) => daysOf(p)).filter((d) => coverable(d) && !this.pipefyDays.has(d)));
@@ -281,4 +282,3 @@ function tightestCovering(range: Span, windows: ReadonlyMap<PeriodFilter, Span>)
   scored.sort((a, b) => a.missing - b.missing || a.set.length - b.set.length || a.span - b.span);
   return scored[0]!.missing < days.length ? scored[0]!.set : [];
 }
-

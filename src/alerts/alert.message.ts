@@ -37,7 +37,15 @@ export function thresholdMessage(input: {
 }
 
 /** "Ace Data Cloud Credits spent for Claude Messages: 412 credits on 2026-11-24, 5.2 × the median of the 14 days before (79 credits)". */
-export function anomalyMessage(input: { providerName: string; metric: Metric; dimensions: readonly SeriesDimension[]; day: CalendarDate; value: number; median: number; days: number }): string {
+export function anomalyMessage(input: {
+  providerName: string;
+  metric: Metric;
+  dimensions: readonly SeriesDimension[];
+  day: CalendarDate;
+  value: number;
+  median: number;
+  days: number;
+}): string {
   const { metric } = input;
   const times = NUMBER.format(Math.floor((input.value / input.median) * 10) / 10);
   return (

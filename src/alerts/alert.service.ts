@@ -69,7 +69,10 @@ export class AlertService {
       const values = new Map(s.points.filter((p) => p.start === p.end).map((p) => [p.start, p.value]));
       // Only closed days are judged: a day still filling up is not what it will be.
       const final = new Set(s.points.filter((p) => p.final).map((p) => p.start));
-      for (const a of findAnomalies(values, days.filter((d) => final.has(d)))) {
+      for (const a of findAnomalies(
+        values,
+        days.filter((d) => final.has(d)),
+      )) {
         const catalog = PROVIDER_MODULES.find((m) => m.catalog.id === s.provider)!.catalog;
         alerts.push({
           id: `${AlertKind.ANOMALY}:${catalog.key}:${s.metric.key}:${s.dimensions.map((d) => `${d.key}=${encodeURIComponent(d.value)}`).join(",")}:${a.day}`,
@@ -80,7 +83,15 @@ export class AlertService {
           dimensions: s.dimensions,
           value: a.value,
           reference: a.median,
-          message: anomalyMessage({ providerName: catalog.name, metric: s.metric, dimensions: s.dimensions, day: a.day, value: a.value, median: a.median, days: ANOMALY_BASELINE_DAYS }),
+          message: anomalyMessage({
+            providerName: catalog.name,
+            metric: s.metric,
+            dimensions: s.dimensions,
+            day: a.day,
+            value: a.value,
+            median: a.median,
+            days: ANOMALY_BASELINE_DAYS,
+          }),
         });
       }
     }
@@ -99,7 +110,10 @@ export class AlertService {
       try {
         runs = await this.deps.store.lastRuns(org.id, catalog.key, RUN_HISTORY);
       } catch (error) {
-        scope.log.warn({ provider: catalog.key, err: { name: (error as Error)?.name, message: String((error as Error)?.message).slice(0, 200) } }, "store read of collection runs failed: no SOURCE_FAILING alerts");
+        scope.log.warn(
+          { provider: catalog.key, err: { name: (error as Error)?.name, message: String((error as Error)?.message).slice(0, 200) } },
+          "store read of collection runs failed: no SOURCE_FAILING alerts",
+        );
         continue;
       }
       let streak = 0;

@@ -100,7 +100,12 @@ export class BudgetService {
     return { alerts: results.flatMap((r) => r.alerts), issues: uniqueIssues(results.flatMap((r) => r.issues)) };
   }
 
-  private async status(org: OrganizationRuntime, def: BudgetDefinition, at: CalendarDate, scope: ServiceScope): Promise<{ status?: BudgetStatus; issues: ProviderIssue[] }> {
+  private async status(
+    org: OrganizationRuntime,
+    def: BudgetDefinition,
+    at: CalendarDate,
+    scope: ServiceScope,
+  ): Promise<{ status?: BudgetStatus; issues: ProviderIssue[] }> {
     const period = periodOf(at, def.period);
     const history = await this.history(org, def, { from: period.from, to: at }, scope);
     const amount = def.amount ?? quotaFor(history.quotas, period, at);
@@ -135,7 +140,12 @@ export class BudgetService {
     };
   }
 
-  private async crossings(org: OrganizationRuntime, def: BudgetDefinition, range: DateRange, scope: ServiceScope): Promise<{ alerts: Alert[]; issues: ProviderIssue[] }> {
+  private async crossings(
+    org: OrganizationRuntime,
+    def: BudgetDefinition,
+    range: DateRange,
+    scope: ServiceScope,
+  ): Promise<{ alerts: Alert[]; issues: ProviderIssue[] }> {
     const last = minDate(range.to, todayIn(def.timeZone, this.now()));
     if (range.from > last) return { alerts: [], issues: [] };
     const periods = periodsOver({ from: range.from, to: last }, def.period);
@@ -244,7 +254,9 @@ function quotaFor(quotas: readonly ReportQuota[], period: DateRange, day: Calend
 
 /** Whether a value that covers several days reaches into the period from outside it: its use in the period is not known. */
 function inexact(history: BudgetHistory, period: DateRange): boolean {
-  return history.spans.some((s) => (s.to >= period.from && s.to <= period.to && s.from < period.from) || (s.from >= period.from && s.from <= period.to && s.to > period.to));
+  return history.spans.some(
+    (s) => (s.to >= period.from && s.to <= period.to && s.from < period.from) || (s.from >= period.from && s.from <= period.to && s.to > period.to),
+  );
 }
 
 function uniqueIssues(issues: readonly ProviderIssue[]): ProviderIssue[] {

@@ -95,7 +95,13 @@ export class AlertNotifier {
     return summary;
   }
 
-  private async deliver(organization: string, organizationName: string, hook: WebhookConfig, alert: Alert, log: Logger): Promise<"sent" | "failed" | "skipped"> {
+  private async deliver(
+    organization: string,
+    organizationName: string,
+    hook: WebhookConfig,
+    alert: Alert,
+    log: Logger,
+  ): Promise<"sent" | "failed" | "skipped"> {
     const key: NotificationKey = { organization, alertId: alert.id, webhook: webhookKey(hook.url) };
     let claim: string | null;
     try {

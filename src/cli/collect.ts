@@ -35,7 +35,10 @@ function rangeOf(argv: readonly string[]): DateRange | undefined {
   }
   if (from === undefined && to === undefined) return undefined;
   if (from === undefined || to === undefined) throw new ConfigError("--from and --to go together (yyyy-MM-dd each)");
-  for (const [name, value] of [["from", from], ["to", to]] as const) {
+  for (const [name, value] of [
+    ["from", from],
+    ["to", to],
+  ] as const) {
     if (!isCalendarDate(value)) throw new ConfigError(`--${name}: ${JSON.stringify(value)} is not a calendar date in yyyy-MM-dd form`);
   }
   if (from > to) throw new ConfigError(`--from (${from}) must be on or before --to (${to})`);
@@ -71,7 +74,8 @@ async function main(): Promise<number> {
     throw new ConfigError(`--org: no organization "${orgId}" in the config`);
   }
   if (runtime.store.kind === "none") process.stderr.write('note: store.url is "none": nothing collected is kept\n');
-  else if (config.store.url === "sqlite::memory:") process.stderr.write("note: the store is in this process's memory; give a config with a store for what is collected to outlive this run\n");
+  else if (config.store.url === "sqlite::memory:")
+    process.stderr.write("note: the store is in this process's memory; give a config with a store for what is collected to outlive this run\n");
 
   // Ctrl-C stops at the next step: what was written stays, the runs are recorded as interrupted.
   const abort = new AbortController();
@@ -84,7 +88,10 @@ async function main(): Promise<number> {
   const bar = new SingleBar({ format: "collecting |{bar}| {value}/{total} days | ETA {eta_formatted}", etaBuffer: 20 }, Presets.shades_classic);
   // The bar counts the days to ask for: those the store lacks, final and within retention.
   const planned = await Promise.all(keys.map((k) => collector.plan(org.id, org.providers.get(k)!, range)));
-  bar.start(planned.reduce((n, p) => n + p.missing.length, 0), 0);
+  bar.start(
+    planned.reduce((n, p) => n + p.missing.length, 0),
+    0,
+  );
   const sum = () => [...done.values()].reduce((a, b) => a + b, 0);
 
   const runs = await Promise.all(

@@ -121,7 +121,9 @@ class InProcessScheduler extends BaseScheduler implements CollectionScheduler {
     if (!collect || this.cron || this.stopped) return;
     // A tick while a target's previous run goes on skips that target only (the lock), not the others.
     this.cron = new Cron(collect.schedule, { timezone: collect.timeZone }, () => {
-      void this.runAll().catch((error: unknown) => log.error({ err: { message: String((error as Error)?.message).slice(0, 200) } }, "scheduled collection failed"));
+      void this.runAll().catch((error: unknown) =>
+        log.error({ err: { message: String((error as Error)?.message).slice(0, 200) } }, "scheduled collection failed"),
+      );
     });
   }
 
@@ -196,7 +198,9 @@ class QueuedScheduler extends BaseScheduler implements CollectionScheduler {
   async runNow(): Promise<void> {
     this.start();
     await this.setup;
-    await this.queue?.addBulk(targetsOf(this.options.organizations).map((t) => ({ name: JOB, data: { organization: t.org.id, provider: t.provider }, opts: this.jobOptions() })));
+    await this.queue?.addBulk(
+      targetsOf(this.options.organizations).map((t) => ({ name: JOB, data: { organization: t.org.id, provider: t.provider }, opts: this.jobOptions() })),
+    );
   }
 
   async stop(): Promise<void> {
@@ -234,7 +238,10 @@ class QueuedScheduler extends BaseScheduler implements CollectionScheduler {
         const org = this.options.organizations.get(job.data.organization);
         if (!org?.providers.has(job.data.provider)) {
           // A schedule left by a config that had this organization or provider: nothing to run.
-          log.warn({ organization: job.data.organization, provider: job.data.provider }, "collection job for an organization or provider not in the config: skipped");
+          log.warn(
+            { organization: job.data.organization, provider: job.data.provider },
+            "collection job for an organization or provider not in the config: skipped",
+          );
           return { skipped: "not configured" };
         }
         const run = await this.runTarget({ org, provider: job.data.provider });
@@ -251,12 +258,18 @@ class QueuedScheduler extends BaseScheduler implements CollectionScheduler {
       { connection: connectionOf(this.redis.url, true), prefix: PREFIX, settings, concurrency: Math.min(Math.max(targets.length, 1), 16) },
     );
     this.worker.on("error", redisError);
-    this.worker.on("failed", (job, error) => log.warn({ job: job?.id, attempt: job?.attemptsMade, err: { message: error.message.slice(0, 200) } }, "collection job failed"));
+    this.worker.on("failed", (job, error) =>
+      log.warn({ job: job?.id, attempt: job?.attemptsMade, err: { message: error.message.slice(0, 200) } }, "collection job failed"),
+    );
 
     const template = { name: JOB, opts: this.jobOptions() };
     await Promise.all(
       targets.map((t) =>
-        this.queue!.upsertJobScheduler(schedulerId(t), { pattern: this.collect.schedule, tz: this.collect.timeZone }, { ...template, data: { organization: t.org.id, provider: t.provider } }),
+        this.queue!.upsertJobScheduler(
+          schedulerId(t),
+          { pattern: this.collect.schedule, tz: this.collect.timeZone },
+          { ...template, data: { organization: t.org.id, provider: t.provider } },
+        ),
       ),
     );
     log.info({ schedule: this.collect.schedule, timeZone: this.collect.timeZone, jobs: targets.length }, "collection scheduled in redis");
@@ -304,7 +317,10 @@ async function within(ms: number, closing: Promise<void> | undefined, disconnect
   const bounded = (p: Promise<unknown>, limit: number) => {
     let timer: NodeJS.Timeout | undefined;
     return Promise.race([
-      p.then(() => true, () => false),
+      p.then(
+        () => true,
+        () => false,
+      ),
       new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), limit))),
     ]).finally(() => clearTimeout(timer));
   };

@@ -27,7 +27,10 @@ export interface Collection {
  * service of its own (the same queues, cache and store as the reports', a longer deadline). Off
  * (no schedule, `nextRunAt` null) with `"collect": false` or without a store to collect into.
  */
-export function createCollection(config: Config, deps: { store: UsageStore; cache: UpstreamCache; organizations: OrganizationRegistry; log: Logger; now: () => number }): Collection {
+export function createCollection(
+  config: Config,
+  deps: { store: UsageStore; cache: UpstreamCache; organizations: OrganizationRegistry; log: Logger; now: () => number },
+): Collection {
   const { store, cache, organizations, log, now } = deps;
   const usage = new UsageService({ deadlineMs: Math.max(config.limits.deadlineMs, STEP_DEADLINE_MS), now, store, log });
   const collector = new Collector({ store, usage, backfillDays: config.collect ? config.collect.backfillDays : COLLECT_DEFAULTS.backfillDays, log, now });

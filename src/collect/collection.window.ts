@@ -6,7 +6,14 @@ import { fetchScope } from "../usage/stored-fetch";
  * The fetch scope collection fills: the default report shape (no grouping, no filter, daily), the
  * one `usage(input: { from, to })` asks. A report of another shape reads its own scope.
  */
-export const COLLECTION_SCOPE = fetchScope({ range: { from: "1970-01-01", to: "1970-01-01" }, metrics: [], groupBy: [], where: [], granularity: "DAY", records: false });
+export const COLLECTION_SCOPE = fetchScope({
+  range: { from: "1970-01-01", to: "1970-01-01" },
+  metrics: [],
+  groupBy: [],
+  where: [],
+  granularity: "DAY",
+  records: false,
+});
 
 /** Today in the provider's own calendar: an IANA zone, or a fixed offset such as Jiandaoyun's "UTC+8". */
 export function providerToday(catalog: ProviderCatalog, now: number): CalendarDate {

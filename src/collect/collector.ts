@@ -177,7 +177,10 @@ export class Collector {
     try {
       await this.options.store.recordRun(run);
     } catch (error) {
-      log.warn({ store: this.options.store.kind, err: { name: (error as Error)?.name, message: String((error as Error)?.message).slice(0, 200) } }, "could not record the collection run");
+      log.warn(
+        { store: this.options.store.kind, err: { name: (error as Error)?.name, message: String((error as Error)?.message).slice(0, 200) } },
+        "could not record the collection run",
+      );
     }
   }
 }

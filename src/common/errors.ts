@@ -34,7 +34,10 @@ export abstract class UsageGraphError extends GraphQLError {
 
 export class BadUserInputError extends UsageGraphError {
   readonly code = ErrorCode.BAD_USER_INPUT;
-  constructor(message: string, readonly field?: string) {
+  constructor(
+    message: string,
+    readonly field?: string,
+  ) {
     // HTTP 400: the request itself is wrong, whatever else it asked for.
     super(message, { extensions: { code: ErrorCode.BAD_USER_INPUT, ...(field ? { field } : {}), http: { status: 400 } } });
   }
@@ -61,7 +64,10 @@ export class ForbiddenError extends UsageGraphError {
 export class UnknownOrganizationError extends UsageGraphError {
   readonly code = ErrorCode.BAD_USER_INPUT;
   constructor(id: string, known: readonly string[]) {
-    const shown = known.slice(0, 20).map((k) => `"${k}"`).join(", ");
+    const shown = known
+      .slice(0, 20)
+      .map((k) => `"${k}"`)
+      .join(", ");
     const more = known.length > 20 ? ` and ${known.length - 20} more (Query.organizations lists them)` : "";
     super(`There is no organization "${id}". Known organizations: ${shown}${more}.`, { extensions: { code: ErrorCode.BAD_USER_INPUT } });
   }

@@ -9,12 +9,12 @@ export type Logger = pino.Logger;
 export function createLogger(level: string = "info"): Logger {
   return pino(
     {
-    level,
-    base: { service: "usagegraph" },
-    redact: {
-      paths: ["authorization", "headers.authorization", "req.headers.authorization", "*.apiKey", "*.token", "*.key"],
-      censor: "[redacted]",
-    },
+      level,
+      base: { service: "usagegraph" },
+      redact: {
+        paths: ["authorization", "headers.authorization", "req.headers.authorization", "*.apiKey", "*.token", "*.key"],
+        censor: "[redacted]",
+      },
     },
     // Synchronous writes to stdout: a line is out when the call returns, and nothing is left to
     // flush at exit (an asynchronous buffer can never flush once stdout's reader is gone).

@@ -71,34 +71,44 @@ function resolveBudget(raw: unknown, path: string, providers: ReadonlySet<Provid
   const { id, name, metric, period, amount, where, timeZone, thresholds } = raw;
 
   if (typeof id !== "string" || !ID_RE.test(id)) throw new ConfigError(`${path}.id: must be 1-64 letters, digits, '.', '_' or '-'`);
-  if (id === PIPEFY_QUOTA_BUDGET_ID) throw new ConfigError(`${path}.id: "${PIPEFY_QUOTA_BUDGET_ID}" is the budget Pipefy's own quota appears as; choose another id`);
+  if (id === PIPEFY_QUOTA_BUDGET_ID)
+    throw new ConfigError(`${path}.id: "${PIPEFY_QUOTA_BUDGET_ID}" is the budget Pipefy's own quota appears as; choose another id`);
   if (name !== undefined && (typeof name !== "string" || name.trim() === "")) throw new ConfigError(`${path}.name: must be a non-empty string`);
 
   if (typeof metric !== "string") throw new ConfigError(`${path}.metric: must be a metric key such as "acedata.credits"`);
   const known = METRICS.get(metric);
   if (!known) {
     const hint = nearest(metric, [...METRICS.keys()]);
-    throw new ConfigError(`${path}.metric: "${metric}" is not a metric key${hint ? ` (did you mean "${hint}"?)` : ""}; known: ${[...METRICS.keys()].join(", ")}`);
+    throw new ConfigError(
+      `${path}.metric: "${metric}" is not a metric key${hint ? ` (did you mean "${hint}"?)` : ""}; known: ${[...METRICS.keys()].join(", ")}`,
+    );
   }
   if (known.metric.kind !== MetricKind.COUNTER) {
     throw new ConfigError(`${path}.metric: ${metric} is a GAUGE metric (a level, not a use that adds up over a period); budgets apply to COUNTER metrics only`);
   }
   if (!providers.has(known.provider)) {
-    throw new ConfigError(`${path}.metric: ${metric} is a metric of ${known.provider}, which this organization does not configure (providers.${known.provider})`);
+    throw new ConfigError(
+      `${path}.metric: ${metric} is a metric of ${known.provider}, which this organization does not configure (providers.${known.provider})`,
+    );
   }
 
   if (typeof period !== "string" || !PERIODS.includes(period as BudgetPeriod)) throw new ConfigError(`${path}.period: must be one of ${PERIODS.join(", ")}`);
-  if (typeof amount !== "number" || !Number.isFinite(amount) || amount <= 0) throw new ConfigError(`${path}.amount: must be a number above 0 (${known.metric.unit})`);
+  if (typeof amount !== "number" || !Number.isFinite(amount) || amount <= 0)
+    throw new ConfigError(`${path}.amount: must be a number above 0 (${known.metric.unit})`);
 
   const filters = resolveWhere(where, `${path}.where`, known.metric);
   const zone = timeZone ?? "UTC";
-  if (typeof zone !== "string" || !isTimeZone(zone)) throw new ConfigError(`${path}.timeZone: ${JSON.stringify(zone)} is not an IANA time zone (e.g. "UTC", "Europe/Berlin")`);
+  if (typeof zone !== "string" || !isTimeZone(zone))
+    throw new ConfigError(`${path}.timeZone: ${JSON.stringify(zone)} is not an IANA time zone (e.g. "UTC", "Europe/Berlin")`);
 
   const levels = thresholds ?? DEFAULT_THRESHOLDS;
-  if (!Array.isArray(levels) || levels.length === 0) throw new ConfigError(`${path}.thresholds: must be a non-empty list of fractions of the amount, e.g. [0.8, 1.0]`);
+  if (!Array.isArray(levels) || levels.length === 0)
+    throw new ConfigError(`${path}.thresholds: must be a non-empty list of fractions of the amount, e.g. [0.8, 1.0]`);
   for (const [i, t] of levels.entries()) {
     if (typeof t !== "number" || !Number.isFinite(t) || t <= 0 || t > MAX_THRESHOLD) {
-      throw new ConfigError(`${path}.thresholds[${i}]: ${JSON.stringify(t)} is outside (0, ${MAX_THRESHOLD}]; a threshold is a fraction of the amount (0.8 = 80 %)`);
+      throw new ConfigError(
+        `${path}.thresholds[${i}]: ${JSON.stringify(t)} is outside (0, ${MAX_THRESHOLD}]; a threshold is a fraction of the amount (0.8 = 80 %)`,
+      );
     }
   }
   return {
@@ -144,7 +154,8 @@ export function resolveNotify(raw: unknown, path: string): NotifyConfig {
     webhooks: webhooks.map((w, i) => {
       const here = `${path}.webhooks[${i}]`;
       if (!isObject(w)) throw new ConfigError(`${here} must be an object { url, kinds }`);
-      for (const key of Object.keys(w)) if (!["name", "url", "kinds"].includes(key)) throw new ConfigError(`${here}.${key}: unknown field; expected name, url, kinds`);
+      for (const key of Object.keys(w))
+        if (!["name", "url", "kinds"].includes(key)) throw new ConfigError(`${here}.${key}: unknown field; expected name, url, kinds`);
       if (w.name !== undefined && (typeof w.name !== "string" || w.name.trim() === "")) throw new ConfigError(`${here}.name: must be a non-empty string`);
       if (typeof w.name === "string") {
         if (names.has(w.name)) throw new ConfigError(`${here}.name: "${w.name}" is used twice`);
@@ -155,7 +166,8 @@ export function resolveNotify(raw: unknown, path: string): NotifyConfig {
       if (w.kinds !== undefined) {
         if (!Array.isArray(w.kinds) || w.kinds.length === 0) throw new ConfigError(`${here}.kinds: must be a non-empty list of ${ALERT_KINDS.join(", ")}`);
         for (const [k, kind] of w.kinds.entries()) {
-          if (!ALERT_KINDS.includes(kind as AlertKind)) throw new ConfigError(`${here}.kinds[${k}]: ${JSON.stringify(kind)} is not one of ${ALERT_KINDS.join(", ")}`);
+          if (!ALERT_KINDS.includes(kind as AlertKind))
+            throw new ConfigError(`${here}.kinds[${k}]: ${JSON.stringify(kind)} is not one of ${ALERT_KINDS.join(", ")}`);
         }
         kinds = [...new Set(w.kinds as AlertKind[])];
       }

@@ -32,13 +32,16 @@ export function resolveCollect(raw: unknown, path = "collect"): CollectConfig | 
   if (typeof timeZone !== "string" || !isTimeZone(timeZone)) {
     throw new ConfigError(`${path}.timeZone: ${JSON.stringify(timeZone)} is not an IANA time zone (e.g. "UTC", "Europe/Berlin", "Asia/Shanghai")`);
   }
-  if (typeof schedule !== "string" || schedule.trim() === "") throw new ConfigError(`${path}.schedule: must be a cron expression, e.g. "30 2 * * *" (02:30 every day)`);
+  if (typeof schedule !== "string" || schedule.trim() === "")
+    throw new ConfigError(`${path}.schedule: must be a cron expression, e.g. "30 2 * * *" (02:30 every day)`);
   let next: Date | null;
   try {
     // No callback: croner only parses the pattern, it schedules nothing.
     next = new Cron(schedule, { timezone: timeZone }).nextRun();
   } catch (error) {
-    throw new ConfigError(`${path}.schedule: ${JSON.stringify(schedule)} is not a cron expression croner can parse (${(error as Error).message}); e.g. "30 2 * * *" (02:30 every day)`);
+    throw new ConfigError(
+      `${path}.schedule: ${JSON.stringify(schedule)} is not a cron expression croner can parse (${(error as Error).message}); e.g. "30 2 * * *" (02:30 every day)`,
+    );
   }
   if (next === null) throw new ConfigError(`${path}.schedule: ${JSON.stringify(schedule)} never runs`);
   if (typeof backfillDays !== "number" || !Number.isInteger(backfillDays) || backfillDays < 1 || backfillDays > MAX_BACKFILL_DAYS) {

@@ -273,7 +273,9 @@ export function resolveConfig(raw: unknown, env: NodeJS.ProcessEnv, options: { d
     auth = { apiKeys };
   }
   if (!auth && !isLoopback(server.host)) {
-    throw new ConfigError(`auth: required when server.host is not loopback (${server.host}); without it anyone who can reach the server reads every organization`);
+    throw new ConfigError(
+      `auth: required when server.host is not loopback (${server.host}); without it anyone who can reach the server reads every organization`,
+    );
   }
   return deepFreeze({ server, auth, cache, store, collect, organizations, limits, log, graphql, demo: options.demo ?? false });
 }

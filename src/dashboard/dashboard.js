@@ -39,10 +39,12 @@
       throw new Error(`The server answered HTTP ${res.status}.`);
     }
     const errors = answer.errors || [];
-    if (res.status === 401 || errors.some((e) => e.extensions && e.extensions.code === "UNAUTHENTICATED")) throw new AuthRequired(errors[0] ? errors[0].message : "An API key is required.");
+    if (res.status === 401 || errors.some((e) => e.extensions && e.extensions.code === "UNAUTHENTICATED"))
+      throw new AuthRequired(errors[0] ? errors[0].message : "An API key is required.");
     // Errors of one provider come with data beside them (shown in the sources table); others are the request's own.
     const fatal = errors.filter((e) => !(e.extensions && e.extensions.provider));
-    if (!answer.data || (fatal.length > 0 && res.status >= 400)) throw new Error(fatal.map((e) => e.message).join(" ") || `The server answered HTTP ${res.status}.`);
+    if (!answer.data || (fatal.length > 0 && res.status >= 400))
+      throw new Error(fatal.map((e) => e.message).join(" ") || `The server answered HTTP ${res.status}.`);
     if (fatal.length > 0 && Object.values(answer.data).every((v) => v === null)) throw new Error(fatal.map((e) => e.message).join(" "));
     return answer.data;
   }
@@ -54,7 +56,9 @@
       sources { provider state error { code message } finalizedThrough upstreamRequests cachedResponses${features.has("SourceStatus.storedDays") ? " storedDays" : ""} }
     }${
       // Issue 12: budgets and alerts, asked for only when the schema has them.
-      features.has("Organization.budgets") ? "\n    budgets { id name metric { key unit } period amount periodStart periodEnd used remaining usedRatio forecast state }" : ""
+      features.has("Organization.budgets")
+        ? "\n    budgets { id name metric { key unit } period amount periodStart periodEnd used remaining usedRatio forecast state }"
+        : ""
     }${features.has("Organization.alerts") ? "\n    alerts(from: $from, to: $to) { id kind day provider metric { key } message }" : ""}
   }
 }`;
@@ -180,7 +184,11 @@
     $("download").disabled = true;
     showProgress(query, started);
     try {
-      const data = await graphql(REPORT_QUERY, { organization: query.organization, input: query.input, from: query.input.from, to: query.input.to }, controller.signal);
+      const data = await graphql(
+        REPORT_QUERY,
+        { organization: query.organization, input: query.input, from: query.input.from, to: query.input.to },
+        controller.signal,
+      );
       if (controller.signal.aborted) return;
       const org = data.organization;
       state.query = query;
@@ -305,7 +313,12 @@
     const header = document.createElement("header");
     const title = document.createElement("div");
     title.append(Object.assign(document.createElement("h3"), { textContent: `${providerName(provider)} · ${metric.name}` }));
-    title.append(Object.assign(document.createElement("div"), { className: "key", textContent: `${metric.key} · ${metric.unit} · ${metric.kind === "GAUGE" ? "level (last value)" : "sum"}` }));
+    title.append(
+      Object.assign(document.createElement("div"), {
+        className: "key",
+        textContent: `${metric.key} · ${metric.unit} · ${metric.kind === "GAUGE" ? "level (last value)" : "sum"}`,
+      }),
+    );
     const totalEl = Object.assign(document.createElement("div"), { className: "total" });
     header.append(title, totalEl);
     const plotEl = Object.assign(document.createElement("div"), { className: "plot" });
@@ -343,7 +356,10 @@
         cursor: { points: { size: 6 } },
         // A legend of the lines (names and colours), not of the hovered values.
         legend: { show: series.length > 1 || series[0].dimensions.length > 0, live: false },
-        axes: [{ stroke: "#5b6675", grid: { stroke: "#eef1f5" } }, { stroke: "#5b6675", grid: { stroke: "#eef1f5" }, size: 56, values: (_u, ticks) => ticks.map((t) => compactFormat.format(t)) }],
+        axes: [
+          { stroke: "#5b6675", grid: { stroke: "#eef1f5" } },
+          { stroke: "#5b6675", grid: { stroke: "#eef1f5" }, size: 56, values: (_u, ticks) => ticks.map((t) => compactFormat.format(t)) },
+        ],
         series: [
           { label: "start", value: (_u, ts) => (ts === null || ts === undefined ? "—" : toDay(ts * 1000)) },
           ...series.map((s, i) => ({
@@ -385,7 +401,9 @@
         li.append(
           Object.assign(document.createElement("strong"), { textContent: `${b.name} · ${b.state}` }),
           bar,
-          Object.assign(document.createElement("small"), { textContent: `${numberFormat.format(b.used)} of ${numberFormat.format(b.amount)} ${b.metric.unit} (${Math.round(b.usedRatio * 100)}%), ${b.periodStart}..${b.periodEnd}; ${forecast}` }),
+          Object.assign(document.createElement("small"), {
+            textContent: `${numberFormat.format(b.used)} of ${numberFormat.format(b.amount)} ${b.metric.unit} (${Math.round(b.usedRatio * 100)}%), ${b.periodStart}..${b.periodEnd}; ${forecast}`,
+          }),
         );
         return li;
       }),
@@ -398,7 +416,10 @@
     $("alerts").replaceChildren(
       ...alerts.slice(0, 20).map((a) => {
         const li = document.createElement("li");
-        li.append(Object.assign(document.createElement("small"), { textContent: `${a.day} · ${providerName(a.provider)} · ${a.kind} ` }), document.createTextNode(a.message));
+        li.append(
+          Object.assign(document.createElement("small"), { textContent: `${a.day} · ${providerName(a.provider)} · ${a.kind} ` }),
+          document.createTextNode(a.message),
+        );
         return li;
       }),
     );

@@ -37,14 +37,10 @@ export class BudgetResolver {
   }
 
   @FieldResolver(() => [Alert], { description: `Alerts of the days from..to, inclusive (at most ${MAX_RANGE_DAYS} days), newest first.` })
-  async alerts(
-    @Root() org: Organization,
-    @Args() { from, to }: AlertsArgs,
-    @Ctx() ctx: RequestContext,
-    @Info() info: GraphQLResolveInfo,
-  ): Promise<Alert[]> {
+  async alerts(@Root() org: Organization, @Args() { from, to }: AlertsArgs, @Ctx() ctx: RequestContext, @Info() info: GraphQLResolveInfo): Promise<Alert[]> {
     if (to < from) throw new BadUserInputError(`to (${to}) must be on or after from (${from})`);
-    if (daysInRange(from, to) > MAX_RANGE_DAYS) throw new BadUserInputError(`the range ${from}..${to} is ${daysInRange(from, to)} days; at most ${MAX_RANGE_DAYS} days may be asked at once`);
+    if (daysInRange(from, to) > MAX_RANGE_DAYS)
+      throw new BadUserInputError(`the range ${from}..${to} is ${daysInRange(from, to)} days; at most ${MAX_RANGE_DAYS} days may be asked at once`);
     const runtime = ctx.services.organizations.runtime(ctx.principal, org.id);
     const { alerts, issues } = await ctx.services.alerts.alerts(runtime, { from, to }, ctx);
     reportIssues(ctx, issues, info);

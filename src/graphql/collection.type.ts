@@ -17,7 +17,9 @@ export class CollectionStatus {
   @Field(() => Int, { description: "Days the store holds as final (any report shape)." })
   storedDays!: number;
 
-  @Field(() => Int, { description: "Days of the last `collect.backfillDays` (within the provider's retention, final by now) not stored yet for the default report shape." })
+  @Field(() => Int, {
+    description: "Days of the last `collect.backfillDays` (within the provider's retention, final by now) not stored yet for the default report shape.",
+  })
   missingDays!: number;
 
   @Field(() => DateTimeScalar, { nullable: true, description: "When the latest collection run started; null before the first." })

@@ -35,7 +35,12 @@ export class OrganizationResolver {
   }
 
   @FieldResolver(() => UsageReport, { description: "Normalized usage over all providers asked for." })
-  async usage(@Root() org: Organization, @Arg("input", PARSED_BY_RESOLVER) input: UsageInput, @Ctx() ctx: RequestContext, @Info() info: GraphQLResolveInfo): Promise<UsageReport> {
+  async usage(
+    @Root() org: Organization,
+    @Arg("input", PARSED_BY_RESOLVER) input: UsageInput,
+    @Ctx() ctx: RequestContext,
+    @Info() info: GraphQLResolveInfo,
+  ): Promise<UsageReport> {
     const runtime = ctx.services.organizations.runtime(ctx.principal, org.id);
     const query = await parseUsageInput(input);
     const { issues, ...report } = await ctx.services.usage.report(runtime, query, ctx);

@@ -24,7 +24,10 @@ export async function parseUsageInput(fields: UsageInputFields): Promise<UsageQu
     from: calendarDate("from", fields.from, problems),
     to: calendarDate("to", fields.to, problems),
     timeZone: optionalString("timeZone", fields.timeZone, problems),
-    granularity: fields.granularity === undefined || fields.granularity === null ? undefined : enumValue("granularity", "a granularity", fields.granularity, Object.values(Granularity), problems),
+    granularity:
+      fields.granularity === undefined || fields.granularity === null
+        ? undefined
+        : enumValue("granularity", "a granularity", fields.granularity, Object.values(Granularity), problems),
     providers: list("providers", fields.providers, problems)?.map((p) => enumValue("providers", "a provider", p, Object.values(ProviderId), problems)),
     metrics: list("metrics", fields.metrics, problems),
     groupBy: list("groupBy", fields.groupBy, problems),

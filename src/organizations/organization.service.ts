@@ -15,7 +15,10 @@ export class OrganizationService {
   constructor(private readonly registry: OrganizationRegistry) {}
 
   visibleTo(principal: Principal): OrganizationData[] {
-    return this.registry.all().filter((o) => canSee(principal, o.id)).map(toData);
+    return this.registry
+      .all()
+      .filter((o) => canSee(principal, o.id))
+      .map(toData);
   }
 
   /**
@@ -23,14 +26,16 @@ export class OrganizationService {
    * An id the caller may not see is FORBIDDEN whether or not it exists, so ids cannot be probed.
    */
   loader(principal: Principal, loaders: LoaderRegistry): DataLoader<string, OrganizationData | null> {
-    return loaders.get("organization", () =>
-      new DataLoader<string, OrganizationData | null>(async (ids) =>
-        ids.map((id) => {
-          if (!canSee(principal, id)) return new ForbiddenError(`You may not read organization "${id}".`);
-          const org = this.registry.get(id);
-          return org ? toData(org) : null;
-        }),
-      ),
+    return loaders.get(
+      "organization",
+      () =>
+        new DataLoader<string, OrganizationData | null>(async (ids) =>
+          ids.map((id) => {
+            if (!canSee(principal, id)) return new ForbiddenError(`You may not read organization "${id}".`);
+            const org = this.registry.get(id);
+            return org ? toData(org) : null;
+          }),
+        ),
     );
   }
 
@@ -41,7 +46,10 @@ export class OrganizationService {
    */
   unknown(principal: Principal, id: string): UsageGraphError {
     if (principal.organizations !== "all") return new ForbiddenError(`You may not read organization "${id}".`);
-    return new UnknownOrganizationError(id, this.registry.all().map((o) => o.id));
+    return new UnknownOrganizationError(
+      id,
+      this.registry.all().map((o) => o.id),
+    );
   }
 
   /** The runtime (providers) of an organization the caller was already allowed to load. */

@@ -93,7 +93,8 @@ export async function createServer(config: Config, options: ServerOptions = {}):
       const host = config.server.host.includes(":") ? `[${config.server.host}]` : config.server.host;
       // Collection belongs to the serving process: started here, never by the CLI.
       runtime.collection.scheduler.start();
-      if (options.collectOnStart && config.collect && runtime.store.kind !== "none") void collectInBackground(runtime.collection.scheduler, log, config.collect.backfillDays);
+      if (options.collectOnStart && config.collect && runtime.store.kind !== "none")
+        void collectInBackground(runtime.collection.scheduler, log, config.collect.backfillDays);
       return `http://${host}:${port}`;
     },
     async stop() {

@@ -33,7 +33,14 @@ export class KyselyStore implements UsageStore {
     private readonly release: () => Promise<void>,
   ) {}
 
-  async write(org: string, provider: string, scope: string, days: readonly CalendarDate[], observations: readonly StoredObservation[], final: boolean): Promise<void> {
+  async write(
+    org: string,
+    provider: string,
+    scope: string,
+    days: readonly CalendarDate[],
+    observations: readonly StoredObservation[],
+    final: boolean,
+  ): Promise<void> {
     requireName("organization", org);
     requireName("provider", provider);
     requireName("scope", scope);
@@ -46,7 +53,8 @@ export class KyselyStore implements UsageStore {
     for (const [i, o] of observations.entries()) {
       const where = `observations[${i}]`;
       if (typeof o.metric !== "string" || o.metric === "") throw new StoreArgumentError(`${where}.metric: must be a non-empty string`);
-      if (!isCalendarDate(o.start) || !isCalendarDate(o.end) || o.start > o.end) throw new StoreArgumentError(`${where} (${o.metric}): start and end must be calendar dates with start <= end`);
+      if (!isCalendarDate(o.start) || !isCalendarDate(o.end) || o.start > o.end)
+        throw new StoreArgumentError(`${where} (${o.metric}): start and end must be calendar dates with start <= end`);
       if (typeof o.value !== "number" || !Number.isFinite(o.value)) throw new StoreArgumentError(`${where} (${o.metric}): value must be a finite number`);
       if (final && !o.final) throw new StoreArgumentError(`${where} (${o.metric}): a final write holds only final observations`);
       const { dims, labels } = encodeDimensions(o.dimensions, where);
@@ -54,7 +62,19 @@ export class KyselyStore implements UsageStore {
       // One row per key: PostgreSQL refuses an INSERT … ON CONFLICT that touches a row twice, and
       // silently keeping one of two numbers would lose data.
       if (rows.has(key)) throw new StoreArgumentError(`${where} (${o.metric}): the same metric, dimensions, start and end appear twice`);
-      rows.set(key, { organization: org, provider, scope, metric: o.metric, dims, labels, start_day: o.start, end_day: o.end, value: o.value, final: flag, updated_at: at });
+      rows.set(key, {
+        organization: org,
+        provider,
+        scope,
+        metric: o.metric,
+        dims,
+        labels,
+        start_day: o.start,
+        end_day: o.end,
+        value: o.value,
+        final: flag,
+        updated_at: at,
+      });
     }
     const coverage = [...new Set(days)].map((day) => ({ organization: org, provider, scope, day, final: flag, fetched_at: at }));
     if (rows.size === 0 && coverage.length === 0) return;
@@ -133,7 +153,14 @@ export class KyselyStore implements UsageStore {
       .where("end_day", "<=", range.to);
     if (metrics !== undefined) query = query.where("metric", "in", [...metrics]);
     const rows = await query.orderBy("start_day").orderBy("metric").orderBy("dims").orderBy("end_day").execute();
-    return rows.map((r) => ({ metric: r.metric, dimensions: decodeDimensions(r.dims, r.labels), start: r.start_day, end: r.end_day, value: r.value, final: true }));
+    return rows.map((r) => ({
+      metric: r.metric,
+      dimensions: decodeDimensions(r.dims, r.labels),
+      start: r.start_day,
+      end: r.end_day,
+      value: r.value,
+      final: true,
+    }));
   }
 
   async extent(org: string, provider: string): Promise<StoreExtent> {
@@ -276,7 +303,8 @@ export function encodeDimensions(dimensions: StoredObservation["dimensions"], wh
   const labels: Record<string, string> = {};
   for (const key of keys) {
     const d = dimensions[key];
-    if (!d || typeof d.value !== "string" || typeof d.label !== "string") throw new StoreArgumentError(`${where}.dimensions.${key}: must be { value: string, label: string }`);
+    if (!d || typeof d.value !== "string" || typeof d.label !== "string")
+      throw new StoreArgumentError(`${where}.dimensions.${key}: must be { value: string, label: string }`);
     values[key] = d.value;
     labels[key] = d.label;
   }

@@ -33,7 +33,9 @@ export async function openPostgres(connectionString: string, where: string, log:
   });
   // An idle client's connection can drop (server restart, failover); unhandled, pg's 'error' event
   // would end the process. The next query gets a fresh connection.
-  pool.on("error", (error) => log.warn({ store: where, reason: oneLine(withoutPassword(error.message, connectionString)) }, "store: an idle PostgreSQL connection failed"));
+  pool.on("error", (error) =>
+    log.warn({ store: where, reason: oneLine(withoutPassword(error.message, connectionString)) }, "store: an idle PostgreSQL connection failed"),
+  );
   try {
     const client = await pool.connect();
     client.release();
@@ -70,6 +72,7 @@ export function describePostgresError(error: unknown, connectionString: string):
   }
   if (/connection timeout|timeout expired/i.test(message)) return { reason: "TIMEOUT", text: `connection timed out after ${CONNECT_TIMEOUT_MS / 1000} s` };
   // pg's SCRAM client fails before sending anything when the URL has no password.
-  if (/SASL|SCRAM|password/i.test(message)) return { reason: "AUTHENTICATION_FAILED", text: "authentication failed (the server wants a password the URL does not give)" };
+  if (/SASL|SCRAM|password/i.test(message))
+    return { reason: "AUTHENTICATION_FAILED", text: "authentication failed (the server wants a password the URL does not give)" };
   return { reason: "CANNOT_OPEN", text: oneLine(withoutPassword(message, connectionString)) };
 }

@@ -1,16 +1,7 @@
 import { existsSync, mkdirSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import Database from "better-sqlite3";
-import {
-  CompiledQuery,
-  Kysely,
-  SqliteAdapter,
-  SqliteDriver,
-  SqliteIntrospector,
-  SqliteQueryCompiler,
-  type DatabaseConnection,
-  type Dialect,
-} from "kysely";
+import { CompiledQuery, Kysely, SqliteAdapter, SqliteDriver, SqliteIntrospector, SqliteQueryCompiler, type DatabaseConnection, type Dialect } from "kysely";
 import type { StoreDatabase } from "./store.schema";
 import { oneLine } from "./store.errors";
 import { StoreOpenError } from "./store.types";
@@ -72,7 +63,10 @@ export function openSqlite(path: string): { db: Kysely<StoreDatabase>; path: str
     try {
       makeFolder(dirname(file));
     } catch (error) {
-      throw new StoreOpenError(`cannot open store ${where}: cannot create folder ${dirname(file)} (${(error as NodeJS.ErrnoException).code ?? "error"})`, "CANNOT_CREATE_FOLDER");
+      throw new StoreOpenError(
+        `cannot open store ${where}: cannot create folder ${dirname(file)} (${(error as NodeJS.ErrnoException).code ?? "error"})`,
+        "CANNOT_CREATE_FOLDER",
+      );
     }
   }
   let database: Database.Database | undefined;

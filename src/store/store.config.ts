@@ -25,7 +25,8 @@ export function parseStoreUrl(url: string): StoreLocation {
   if (url === SQLITE_MEMORY_URL) return { kind: "sqlite", path: ":memory:" };
   if (url.startsWith("sqlite:")) {
     const path = url.slice("sqlite:".length);
-    if (path === "" || path.startsWith("//")) throw new StoreUrlError(`a sqlite URL is sqlite:<path> (sqlite:data/usagegraph.db, sqlite:/var/lib/usagegraph.db)`);
+    if (path === "" || path.startsWith("//"))
+      throw new StoreUrlError(`a sqlite URL is sqlite:<path> (sqlite:data/usagegraph.db, sqlite:/var/lib/usagegraph.db)`);
     return { kind: "sqlite", path };
   }
   if (url.startsWith("postgres://") || url.startsWith("postgresql://")) {

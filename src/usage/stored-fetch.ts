@@ -57,7 +57,9 @@ export class StoredFetch {
     const fresh = answers.flatMap((a) => a.observations).filter((o) => !withinDays(o, query.range, covered));
     const kept = stored.filter((o) => withinDays(o, query.range, covered)).map(toObservation);
     const issues = answers.flatMap((a) => a.issues);
-    const finalized = [...answers.map((a) => a.finalizedThrough), covered.size > 0 ? [...covered].sort().at(-1)! : null].filter((d): d is CalendarDate => d !== null);
+    const finalized = [...answers.map((a) => a.finalizedThrough), covered.size > 0 ? [...covered].sort().at(-1)! : null].filter(
+      (d): d is CalendarDate => d !== null,
+    );
 
     await Promise.all(gaps.map((range, i) => this.remember(organization, key, scope, range, answers[i]!)));
     return {
@@ -108,7 +110,10 @@ export class StoredFetch {
   }
 
   private storeFailed(error: unknown, what: "read" | "write"): void {
-    this.log.warn({ store: this.store.kind, err: { name: (error as Error)?.name, message: String((error as Error)?.message).slice(0, 200) } }, `store ${what} failed: asking upstream`);
+    this.log.warn(
+      { store: this.store.kind, err: { name: (error as Error)?.name, message: String((error as Error)?.message).slice(0, 200) } },
+      `store ${what} failed: asking upstream`,
+    );
   }
 }
 
@@ -147,5 +152,12 @@ function toStored(o: Observation): StoredObservation {
 }
 
 function toObservation(o: StoredObservation): Observation {
-  return { metric: o.metric, dimensions: o.dimensions as Observation["dimensions"] & Record<DimensionKey, DimensionValue>, start: o.start, end: o.end, value: o.value, final: o.final };
+  return {
+    metric: o.metric,
+    dimensions: o.dimensions as Observation["dimensions"] & Record<DimensionKey, DimensionValue>,
+    start: o.start,
+    end: o.end,
+    value: o.value,
+    final: o.final,
+  };
 }

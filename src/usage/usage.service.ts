@@ -143,11 +143,19 @@ export class UsageService {
       return await Promise.all(
         ordered.map(async ({ catalog }) => {
           const provider = org.providers.get(catalog.key);
-          if (!provider) return { catalog, source: outcome(catalog.id, SourceState.NOT_CONFIGURED, { upstreamRequests: 0, cachedResponses: 0 }, null, 0), issues: [] };
+          if (!provider)
+            return { catalog, source: outcome(catalog.id, SourceState.NOT_CONFIGURED, { upstreamRequests: 0, cachedResponses: 0 }, null, 0), issues: [] };
           const query = plan(catalog);
           const stats: CallStats = { upstreamRequests: 0, cachedResponses: 0 };
           if (!query) return { catalog, result: undefined, source: outcome(catalog.id, SourceState.OK, stats, null, 0), issues: [] };
-          return this.runOne(org.id, provider, query, { deadline, signal, stats, loaders: scope.loaders, log: scope.log.child({ organization: org.id, provider: catalog.key }), now: this.options.now });
+          return this.runOne(org.id, provider, query, {
+            deadline,
+            signal,
+            stats,
+            loaders: scope.loaders,
+            log: scope.log.child({ organization: org.id, provider: catalog.key }),
+            now: this.options.now,
+          });
         }),
       );
     } finally {
@@ -159,7 +167,10 @@ export class UsageService {
     const { catalog } = provider;
     try {
       // Native records are the vendor's rows as it sends them: never from the store.
-      const result = this.stored && !query.records ? await this.stored.fetch(organization, provider, query, call) : { ...(await provider.fetch(query, call)), storedDays: 0 };
+      const result =
+        this.stored && !query.records
+          ? await this.stored.fetch(organization, provider, query, call)
+          : { ...(await provider.fetch(query, call)), storedDays: 0 };
       const issue = result.issues[0];
       const source = outcome(catalog.id, issue ? SourceState.PARTIAL : SourceState.OK, call.stats, result.finalizedThrough, result.storedDays);
       if (issue) source.error = { code: issue.code, message: issue.message, retryAfterSeconds: issue.retryAfterSeconds ?? null };
@@ -253,11 +264,13 @@ function buildSeries(
   return out.sort(
     (a, b) =>
       order.get(a.metric.key)! - order.get(b.metric.key)! ||
-      a.dimensions.map((d) => d.label).join("\u0000").localeCompare(b.dimensions.map((d) => d.label).join("\u0000")),
+      a.dimensions
+        .map((d) => d.label)
+        .join("\u0000")
+        .localeCompare(b.dimensions.map((d) => d.label).join("\u0000")),
   );
 }
 
 export function toMetric(def: MetricDefinition): Metric {
   return { key: def.key, name: def.name, unit: def.unit, kind: def.kind, description: def.description };
 }
-

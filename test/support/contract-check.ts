@@ -25,7 +25,11 @@ interface XRequest {
 }
 
 function checkRest(provider: RestContractProvider, exchange: Exchange): string[] {
-  const contract = restContract(provider) as { "x-request": XRequest; "x-responses": Record<string, string>; $defs: Record<string, { "x-in"?: string; properties?: Record<string, { "x-repeat"?: boolean }> }> };
+  const contract = restContract(provider) as {
+    "x-request": XRequest;
+    "x-responses": Record<string, string>;
+    $defs: Record<string, { "x-in"?: string; properties?: Record<string, { "x-repeat"?: boolean }> }>;
+  };
   const problems: string[] = [];
   const { request } = exchange;
   const expected = contract["x-request"];
@@ -90,7 +94,8 @@ function checkPipefy(exchange: Exchange): string[] {
     fieldResolver: readKey,
   }) as { data?: unknown; errors?: readonly unknown[] };
   if (replayed.errors?.length) return [`pipefy: answer does not fit the operation (${String((replayed.errors[0] as Error).message)})`];
-  if (!isDeepStrictEqual(JSON.parse(JSON.stringify(replayed.data)), body.data)) return ["pipefy: answer holds fields the operation did not select or values of the wrong type"];
+  if (!isDeepStrictEqual(JSON.parse(JSON.stringify(replayed.data)), body.data))
+    return ["pipefy: answer holds fields the operation did not select or values of the wrong type"];
   return [];
 }
 

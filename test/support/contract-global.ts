@@ -21,5 +21,7 @@ export async function teardown(): Promise<void> {
     }
   }
   rmSync(dir, { recursive: true, force: true });
-  process.stdout.write(`\nUpstream contract: ${exchanges} emulator exchanges checked (${offContract} of them off the contract on purpose, by their test's own naming).\n`);
+  process.stdout.write(
+    `\nUpstream contract: ${exchanges} emulator exchanges checked (${offContract} of them off the contract on purpose, by their test's own naming).\n`,
+  );
 }

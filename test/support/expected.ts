@@ -106,11 +106,7 @@ export function expectSeries(series: SeriesJson | undefined, expected: readonly 
 /** The one series of `metric` whose dimensions are exactly `dims` (order of dimensions ignored). */
 export function findSeries(series: readonly SeriesJson[], metric: string, dims: Record<string, string> = {}): SeriesJson | undefined {
   const wanted = Object.entries(dims).sort();
-  const matches = series.filter(
-    (s) =>
-      s.metric.key === metric &&
-      JSON.stringify(s.dimensions.map((d) => [d.key, d.value]).sort()) === JSON.stringify(wanted),
-  );
+  const matches = series.filter((s) => s.metric.key === metric && JSON.stringify(s.dimensions.map((d) => [d.key, d.value]).sort()) === JSON.stringify(wanted));
   expect(matches.length).toBeLessThanOrEqual(1);
   return matches[0];
 }

@@ -68,7 +68,21 @@ export async function startPostgres(): Promise<PostgresServer> {
 
   const data = join(dir, "data");
   try {
-    await pg("initdb", ["-D", data, "-U", "postgres", "--pwfile", join(dir, "pwfile"), "--auth-local=trust", "--auth-host=scram-sha-256", "--no-sync", "--no-instructions", "-E", "UTF8", "--locale=C"]);
+    await pg("initdb", [
+      "-D",
+      data,
+      "-U",
+      "postgres",
+      "--pwfile",
+      join(dir, "pwfile"),
+      "--auth-local=trust",
+      "--auth-host=scram-sha-256",
+      "--no-sync",
+      "--no-instructions",
+      "-E",
+      "UTF8",
+      "--locale=C",
+    ]);
     const options = `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off`;
     await pg("pg_ctl", ["-D", data, "-o", options, "-l", join(dir, "log"), "-w", "-t", "20", "start"]);
   } catch (error) {

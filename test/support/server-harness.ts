@@ -23,16 +23,34 @@ export interface RunningServer {
  * Scheduled collection is off in the demo config unless `collect` is true: no scheduled run adds to
  * the upstream calls a test counts.
  */
-export async function startServer(options: { config?: Config; env?: NodeJS.ProcessEnv; mutate?: (raw: any) => void; collect?: boolean } = {}): Promise<RunningServer> {
+export async function startServer(
+  options: { config?: Config; env?: NodeJS.ProcessEnv; mutate?: (raw: any) => void; collect?: boolean } = {},
+): Promise<RunningServer> {
   let demo: Demo | undefined;
   let config = options.config;
   if (!config) {
-    demo = await startDemo({ USAGEGRAPH_LOG_LEVEL: process.env.USAGEGRAPH_LOG_LEVEL, ...options.env }, { port: 0, recordRequests: true, collect: options.collect ?? false });
+    demo = await startDemo(
+      { USAGEGRAPH_LOG_LEVEL: process.env.USAGEGRAPH_LOG_LEVEL, ...options.env },
+      { port: 0, recordRequests: true, collect: options.collect ?? false },
+    );
     config = demo.config;
     if (options.mutate) {
       const raw = JSON.parse(JSON.stringify(config));
       options.mutate(raw);
-      config = resolveConfig({ server: raw.server, auth: raw.auth ?? undefined, organizations: raw.organizations, limits: raw.limits, log: raw.log, cache: raw.cache, graphql: raw.graphql, collect: raw.collect }, options.env ?? {}, { demo: true });
+      config = resolveConfig(
+        {
+          server: raw.server,
+          auth: raw.auth ?? undefined,
+          organizations: raw.organizations,
+          limits: raw.limits,
+          log: raw.log,
+          cache: raw.cache,
+          graphql: raw.graphql,
+          collect: raw.collect,
+        },
+        options.env ?? {},
+        { demo: true },
+      );
     }
   }
   const server = await createServer(config);
@@ -54,7 +72,12 @@ export async function startServer(options: { config?: Config; env?: NodeJS.Proce
   };
 }
 
-export async function postGraphQL(url: string, query: string, variables?: Record<string, unknown>, headers: Record<string, string> = {}): Promise<GraphQLResult> {
+export async function postGraphQL(
+  url: string,
+  query: string,
+  variables?: Record<string, unknown>,
+  headers: Record<string, string> = {},
+): Promise<GraphQLResult> {
   const res = await fetch(`${url}/graphql`, {
     method: "POST",
     headers: { "content-type": "application/json", ...headers },

@@ -46,11 +46,29 @@ describe("the state of a budget", () => {
 describe("a threshold message", () => {
   it("reads as a sentence with grouped numbers, the percentage and the forecast", () => {
     const dimensions = [{ key: "api" as const, value: "8a2d", label: "Claude Messages" }];
-    expect(thresholdMessage({ name: "Ace Data credits", dimensions, used: 4120, amount: 5000, day: "2026-11-24", threshold: 0.8, forecast: 5310.2, periodEnd: "2026-11-30" })).toBe(
-      "Ace Data credits for Claude Messages: 4,120 of 5,000 (82 %) on 2026-11-24, forecast 5,310 by 2026-11-30",
-    );
-    expect(thresholdMessage({ name: "Pipefy API-call quota", dimensions: [], used: 50_100, amount: 50_000, day: "2026-11-30", threshold: 1, forecast: 50_100, periodEnd: "2026-11-30" })).toBe(
-      "Pipefy API-call quota: 50,100 of 50,000 (100 %) on 2026-11-30, over budget",
-    );
+    expect(
+      thresholdMessage({
+        name: "Ace Data credits",
+        dimensions,
+        used: 4120,
+        amount: 5000,
+        day: "2026-11-24",
+        threshold: 0.8,
+        forecast: 5310.2,
+        periodEnd: "2026-11-30",
+      }),
+    ).toBe("Ace Data credits for Claude Messages: 4,120 of 5,000 (82 %) on 2026-11-24, forecast 5,310 by 2026-11-30");
+    expect(
+      thresholdMessage({
+        name: "Pipefy API-call quota",
+        dimensions: [],
+        used: 50_100,
+        amount: 50_000,
+        day: "2026-11-30",
+        threshold: 1,
+        forecast: 50_100,
+        periodEnd: "2026-11-30",
+      }),
+    ).toBe("Pipefy API-call quota: 50,100 of 50,000 (100 %) on 2026-11-30, over budget");
   });
 });

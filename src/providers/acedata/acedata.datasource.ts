@@ -6,7 +6,10 @@ import type { AceDataSettings } from "./acedata.settings";
 import { aggregateQuery, errorCodeOf, parseAggregate, type AceDataAggregate } from "./acedata.wire";
 
 export class AceDataDataSource extends HttpDataSource {
-  constructor(private readonly config: AceDataSettings, deps: ProviderDeps) {
+  constructor(
+    private readonly config: AceDataSettings,
+    deps: ProviderDeps,
+  ) {
     super(ACEDATA_CATALOG, config, config.token, deps);
   }
 

@@ -3,14 +3,7 @@ import { badResponse, HttpDataSource } from "../http/datasource";
 import type { CallContext, ProviderDeps } from "../provider";
 import { ADVERITY_CATALOG } from "./adverity.catalog";
 import type { AdveritySettings } from "./adverity.settings";
-import {
-  bucketKey,
-  MAX_PAGE_SIZE,
-  parseUsagePage,
-  USAGE_PATH,
-  type AdverityGranularity,
-  type AdverityUsageItem,
-} from "./adverity.wire";
+import { bucketKey, MAX_PAGE_SIZE, parseUsagePage, USAGE_PATH, type AdverityGranularity, type AdverityUsageItem } from "./adverity.wire";
 
 export interface AdverityUsageQuery {
   granularity: AdverityGranularity;
@@ -22,7 +15,10 @@ export interface AdverityUsageQuery {
 }
 
 export class AdverityDataSource extends HttpDataSource {
-  constructor(private readonly config: AdveritySettings, deps: ProviderDeps) {
+  constructor(
+    private readonly config: AdveritySettings,
+    deps: ProviderDeps,
+  ) {
     super(ADVERITY_CATALOG, config, config.apiKey, deps);
   }
 

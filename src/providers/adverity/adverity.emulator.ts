@@ -106,8 +106,14 @@ export class AdverityEmulator extends EmulatorServer {
    */
   rows(from: string, to: string, granularity: AdverityEmulatedGranularity = "daily", filters: AdverityFilters = {}): AdverityEmulatedItem[] {
     const last = minDate(to, addDays(todayIn("UTC", this.now()), -1));
-    const wsFilter = known(filters.workspaceIds, ADVERITY_WORKSPACES.map((w) => w.id));
-    const dsFilter = known(filters.datastreamIds, ADVERITY_WORKSPACES.flatMap((w) => w.datastreams));
+    const wsFilter = known(
+      filters.workspaceIds,
+      ADVERITY_WORKSPACES.map((w) => w.id),
+    );
+    const dsFilter = known(
+      filters.datastreamIds,
+      ADVERITY_WORKSPACES.flatMap((w) => w.datastreams),
+    );
     const daily: AdverityEmulatedItem[] = [];
     for (const date of from <= last ? eachDay(from, last) : []) {
       if (this.unlistedDays.has(date)) continue;

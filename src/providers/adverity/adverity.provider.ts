@@ -64,7 +64,11 @@ export class AdverityProvider implements Provider {
       items.push(...served);
       // Judged on the items this report's own upstream filter asks for, so that a unit shared with
       // another report's wider filter does not change what this report holds.
-      unheld += unheldPeriods(served.filter((i) => passes(i, filter)), granularity, use).length;
+      unheld += unheldPeriods(
+        served.filter((i) => passes(i, filter)),
+        granularity,
+        use,
+      ).length;
     }
     // Filtered again here: the vendor ignores unknown ids, and "(none)" was not sent at all.
     const selected = select(items, granularity, covered, query.where);

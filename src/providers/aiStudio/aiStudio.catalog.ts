@@ -4,7 +4,7 @@ export const AI_STUDIO_CATALOG: ProviderCatalog = {
   id: ProviderId.AI_STUDIO,
   key: "aiStudio",
   name: "AI Studio",
-  vendor: "AI Studio document-processing platform — Usage & Stats \"get usage\"",
+  vendor: 'AI Studio document-processing platform — Usage & Stats "get usage"',
   metrics: [
     {
       key: "aiStudio.parsed_pages",

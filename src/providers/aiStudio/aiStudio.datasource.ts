@@ -6,7 +6,10 @@ import type { AiStudioSettings } from "./aiStudio.settings";
 import { errorCodeOf, parseUsage, usageRequest, type AiStudioUsageBody } from "./aiStudio.wire";
 
 export class AiStudioDataSource extends HttpDataSource {
-  constructor(private readonly config: AiStudioSettings, deps: ProviderDeps) {
+  constructor(
+    private readonly config: AiStudioSettings,
+    deps: ProviderDeps,
+  ) {
     super(AI_STUDIO_CATALOG, config, config.apiKey, deps);
   }
 

@@ -13,12 +13,7 @@ function rowsIn(body: AiStudioUsageBody, use: DateRange): AiStudioDailyRow[] {
  * row gets no observation: the contract promises a row for every day up to today, so its absence
  * says the answer does not hold that day, not that the day had no usage (see `unheldDays`).
  */
-export function toObservations(
-  body: AiStudioUsageBody,
-  use: DateRange,
-  metrics: readonly string[],
-  isFinal: (d: CalendarDate) => boolean,
-): Observation[] {
+export function toObservations(body: AiStudioUsageBody, use: DateRange, metrics: readonly string[], isFinal: (d: CalendarDate) => boolean): Observation[] {
   const rows = rowsIn(body, use);
   const out: Observation[] = [];
   for (const field of COUNT_FIELDS) {

@@ -194,10 +194,22 @@ export abstract class EmulatorServer implements EmulatorHandle {
           this.sendRaw(res, recorded, 200, "application/json", '{"results": [ {"date": "2026-', "truncated JSON (injected)");
           return;
         case "html":
-          this.sendRaw(res, recorded, fault.status ?? 502, "text/html", "<html><body><h1>502 Bad Gateway</h1><p>nginx</p></body></html>", "an HTML gateway page (injected)");
+          this.sendRaw(
+            res,
+            recorded,
+            fault.status ?? 502,
+            "text/html",
+            "<html><body><h1>502 Bad Gateway</h1><p>nginx</p></body></html>",
+            "an HTML gateway page (injected)",
+          );
           return;
         case "status":
-          this.send(res, recorded, { status: fault.status, body: fault.body ?? this.errorBody(fault.status, "injected fault"), headers: fault.headers }, fault.offContract);
+          this.send(
+            res,
+            recorded,
+            { status: fault.status, body: fault.body ?? this.errorBody(fault.status, "injected fault"), headers: fault.headers },
+            fault.offContract,
+          );
           return;
         case "drip":
           await this.drip(res, recorded, fault.intervalMs);
@@ -224,7 +236,15 @@ export abstract class EmulatorServer implements EmulatorHandle {
     this.sendRaw(res, recorded, answer.status, "application/json", text, offContract, answer.headers);
   }
 
-  private sendRaw(res: ServerResponse, recorded: RecordedRequest, status: number, contentType: string, text: string, offContract?: string, headers?: Record<string, string>): void {
+  private sendRaw(
+    res: ServerResponse,
+    recorded: RecordedRequest,
+    status: number,
+    contentType: string,
+    text: string,
+    offContract?: string,
+    headers?: Record<string, string>,
+  ): void {
     this.unanswered.delete(recorded);
     recorded.status = status;
     this.observe(recorded, status, text, offContract);

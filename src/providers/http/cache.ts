@@ -48,7 +48,11 @@ export class RedisCache implements UpstreamCache {
   private readonly fallback = new MemoryCache();
   private up = true;
 
-  constructor(readonly client: Redis, private readonly log: Logger, private readonly prefix = "usagegraph:cache:") {
+  constructor(
+    readonly client: Redis,
+    private readonly log: Logger,
+    private readonly prefix = "usagegraph:cache:",
+  ) {
     client.on("error", () => this.markDown());
     client.on("ready", () => {
       if (!this.up) log.info("redis cache reachable again");

@@ -1,5 +1,17 @@
 import { createHash } from "node:crypto";
-import { BrokenCircuitError, circuitBreaker, CircuitState, ConsecutiveBreaker, DelegateBackoff, handleWhen, retry, wrap, type CircuitBreakerPolicy, type IPolicy, type IRetryContext } from "cockatiel";
+import {
+  BrokenCircuitError,
+  circuitBreaker,
+  CircuitState,
+  ConsecutiveBreaker,
+  DelegateBackoff,
+  handleWhen,
+  retry,
+  wrap,
+  type CircuitBreakerPolicy,
+  type IPolicy,
+  type IRetryContext,
+} from "cockatiel";
 import { LRUCache } from "lru-cache";
 import { todayIn } from "../../common/dates";
 import { deadlineAfter } from "../../common/deadline";
@@ -132,7 +144,9 @@ export abstract class HttpDataSource {
       handleWhen((e) => e instanceof UpstreamError && e.retryable && this.retryBudget >= 1),
       {
         maxAttempts: settings.maxRetries,
-        backoff: new DelegateBackoff((context) => ("error" in context.result && context.result.error instanceof UpstreamError ? (context.result.error.options.retryDelayMs ?? 0) : 0)),
+        backoff: new DelegateBackoff((context) =>
+          "error" in context.result && context.result.error instanceof UpstreamError ? (context.result.error.options.retryDelayMs ?? 0) : 0,
+        ),
       },
     );
     retries.onRetry(() => {
@@ -259,9 +273,14 @@ export abstract class HttpDataSource {
         // Refused credentials stay "refused credentials" while the circuit is open: the fix is the
         // customer's, and calling it an outage would send them looking in the wrong place.
         if (last && isDeterministic(last)) {
-          throw new UpstreamError(last.code, `${last.message} (calls are paused for a while after repeated failures)`, { status: last.options.status, retryAfterSeconds });
+          throw new UpstreamError(last.code, `${last.message} (calls are paused for a while after repeated failures)`, {
+            status: last.options.status,
+            retryAfterSeconds,
+          });
         }
-        throw new UpstreamError(ErrorCode.UPSTREAM_UNAVAILABLE, `${this.catalog.name} is failing repeatedly: calls are paused for a while (circuit open)`, { retryAfterSeconds });
+        throw new UpstreamError(ErrorCode.UPSTREAM_UNAVAILABLE, `${this.catalog.name} is failing repeatedly: calls are paused for a while (circuit open)`, {
+          retryAfterSeconds,
+        });
       }
       throw error;
     }
@@ -391,7 +410,10 @@ export abstract class HttpDataSource {
   }
 
   private cacheKey(req: UpstreamRequest): string {
-    const query = [...(req.query ?? [])].map(([k, v]) => `${k}=${v}`).sort().join("&");
+    const query = [...(req.query ?? [])]
+      .map(([k, v]) => `${k}=${v}`)
+      .sort()
+      .join("&");
     return `${this.scope}:${req.method} ${req.path}?${query}#${req.body === undefined ? "" : JSON.stringify(req.body)}`;
   }
 }
@@ -406,7 +428,9 @@ const BREAKER_CODES: ReadonlySet<string> = new Set([
 
 /** A failure that the same request would meet again: credentials refused, a query or a body off the contract. */
 function isDeterministic(error: unknown): error is UpstreamError {
-  return error instanceof UpstreamError && !error.retryable && (error.code === ErrorCode.UPSTREAM_AUTH_FAILED || error.code === ErrorCode.UPSTREAM_BAD_RESPONSE);
+  return (
+    error instanceof UpstreamError && !error.retryable && (error.code === ErrorCode.UPSTREAM_AUTH_FAILED || error.code === ErrorCode.UPSTREAM_BAD_RESPONSE)
+  );
 }
 
 function sha256(text: string): string {

@@ -34,7 +34,11 @@ export class ProviderQueue {
   /** How long a slot stays held after its call completed (one-at-a-time limits). */
   readonly holdAfterMs: number;
 
-  constructor(readonly name: string, settings: QueueSettings, redis?: { connection: Bottleneck.IORedisConnection; id: string }) {
+  constructor(
+    readonly name: string,
+    settings: QueueSettings,
+    redis?: { connection: Bottleneck.IORedisConnection; id: string },
+  ) {
     const interval = settings.requestsPerSecond ? 1000 / settings.requestsPerSecond : 0;
     this.holdAfterMs = settings.maxConcurrent === 1 ? Math.ceil(interval) : 0;
     this.minTimeMs = settings.maxConcurrent === 1 ? 0 : Math.ceil(interval * 1.1);
@@ -116,7 +120,12 @@ export class ProviderQueue {
           } catch (error) {
             reject(error);
             // A call that never reached the vendor (deadline, pause) needs no gap after it.
-            if (error instanceof UpstreamError && (error.code === ErrorCode.DEADLINE_EXCEEDED || error.code === ErrorCode.UPSTREAM_RATE_LIMITED) && error.options.status === undefined) return;
+            if (
+              error instanceof UpstreamError &&
+              (error.code === ErrorCode.DEADLINE_EXCEEDED || error.code === ErrorCode.UPSTREAM_RATE_LIMITED) &&
+              error.options.status === undefined
+            )
+              return;
           }
           if (this.holdAfterMs > 0) await new Promise((r) => setTimeout(r, this.holdAfterMs));
         })
@@ -126,7 +135,9 @@ export class ProviderQueue {
 
   private stillRateLimited(): UpstreamError {
     const retryAfterSeconds = Math.max(1, Math.ceil((this.pausedUntil - Date.now()) / 1000));
-    return new UpstreamError(ErrorCode.UPSTREAM_RATE_LIMITED, `${this.name} asked to slow down: calls are paused for ${retryAfterSeconds} s`, { retryAfterSeconds });
+    return new UpstreamError(ErrorCode.UPSTREAM_RATE_LIMITED, `${this.name} asked to slow down: calls are paused for ${retryAfterSeconds} s`, {
+      retryAfterSeconds,
+    });
   }
 
   async stop(): Promise<void> {

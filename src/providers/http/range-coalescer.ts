@@ -97,7 +97,10 @@ export class RangeCoalescer<F, R> {
   private maxTimer?: NodeJS.Timeout;
   private readonly board: BoardEntry<F, R>[] = [];
 
-  constructor(readonly name: string, private readonly options: RangeCoalescerOptions<F, R>) {}
+  constructor(
+    readonly name: string,
+    private readonly options: RangeCoalescerOptions<F, R>,
+  ) {}
 
   /**
    * The units that serve one key. No per-request DataLoader in front: every key of every request
@@ -117,7 +120,9 @@ export class RangeCoalescer<F, R> {
       if (holding) {
         stretches.push({ use: { from, to: minDate(holding.range.to, key.range.to) }, holding });
       } else {
-        const next = usable.filter((e) => e.range.from > from).reduce<string | undefined>((m, e) => (m === undefined || e.range.from < m ? e.range.from : m), undefined);
+        const next = usable
+          .filter((e) => e.range.from > from)
+          .reduce<string | undefined>((m, e) => (m === undefined || e.range.from < m ? e.range.from : m), undefined);
         stretches.push({ use: { from, to: next === undefined ? key.range.to : minDate(addDays(next, -1), key.range.to) } });
       }
       day = addDays(stretches[stretches.length - 1]!.use.to, 1);

@@ -7,7 +7,10 @@ import type { JiandaoyunSettings } from "./jiandaoyun.settings";
 import { errorCodeOf, parseOverview, VendorCode, type OverviewBody, type OverviewRequest } from "./jiandaoyun.wire";
 
 export class JiandaoyunDataSource extends HttpDataSource {
-  constructor(private readonly config: JiandaoyunSettings, deps: ProviderDeps) {
+  constructor(
+    private readonly config: JiandaoyunSettings,
+    deps: ProviderDeps,
+  ) {
     super(JIANDAOYUN_CATALOG, config, config.apiKey, deps);
   }
 
@@ -25,10 +28,14 @@ export class JiandaoyunDataSource extends HttpDataSource {
         case VendorCode.BAD_KEY_ALT:
           return new UpstreamError(ErrorCode.UPSTREAM_AUTH_FAILED, `${name} rejected the configured API key (code ${vendorCode})`, { status: 400, vendorCode });
         case VendorCode.NO_PERMISSION:
-          return new UpstreamError(ErrorCode.UPSTREAM_AUTH_FAILED, `${name}: the configured API key has no permission for usage statistics (code ${vendorCode})`, {
-            status: 400,
-            vendorCode,
-          });
+          return new UpstreamError(
+            ErrorCode.UPSTREAM_AUTH_FAILED,
+            `${name}: the configured API key has no permission for usage statistics (code ${vendorCode})`,
+            {
+              status: 400,
+              vendorCode,
+            },
+          );
         case VendorCode.IP_NOT_WHITELISTED:
           return this.keyRestriction(
             vendorCode,
@@ -67,10 +74,14 @@ export class JiandaoyunDataSource extends HttpDataSource {
    * problem the customer fixes in the key's settings, so the message says what to change.
    */
   private keyRestriction(vendorCode: number, problem: string, fix: string): UpstreamError {
-    return new UpstreamError(ErrorCode.UPSTREAM_AUTH_FAILED, `${this.catalog.name}: ${problem} (code ${vendorCode}): ${fix} in Open Platform > Key Management > API Key`, {
-      status: 400,
-      vendorCode,
-    });
+    return new UpstreamError(
+      ErrorCode.UPSTREAM_AUTH_FAILED,
+      `${this.catalog.name}: ${problem} (code ${vendorCode}): ${fix} in Open Platform > Key Management > API Key`,
+      {
+        status: 400,
+        vendorCode,
+      },
+    );
   }
 
   /** The document says to wait 1 s on a frequency limit: a shorter Retry-After is not trusted. */

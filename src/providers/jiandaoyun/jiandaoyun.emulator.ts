@@ -57,7 +57,7 @@ export class JiandaoyunEmulator extends EmulatorServer {
   metrics(date: string): Record<JiandaoyunEmulatedMetric, number> {
     if (!this.usageStatsEnabled) return Object.fromEntries(METRICS.map((f) => [f, 0])) as Record<JiandaoyunEmulatedMetric, number>;
     // Position in a 360-day cycle: levels grow over the cycle, with a little day-to-day noise.
-    const growth = ((toEpochDay(date) % 360) + 360) % 360 / 360;
+    const growth = (((toEpochDay(date) % 360) + 360) % 360) / 360;
     const noise = (field: string, span: number) => Math.floor(seeded(`jiandaoyun:${field}:${date}`) * span);
     const app = 8 + Math.floor(growth * 12);
     return {

@@ -47,9 +47,7 @@ export class JiandaoyunProvider implements Provider {
     const last = minDate(to, yesterday);
     const asked = first <= last ? eachDay(first, last) : [];
     // One call per day, all at once: the credential's queue paces them at the documented rate.
-    const settled = await Promise.allSettled(
-      asked.map((d) => this.source.overview(d, d <= finalizedThrough ? TTL.final : TTL.fresh, call)),
-    );
+    const settled = await Promise.allSettled(asked.map((d) => this.source.overview(d, d <= finalizedThrough ? TTL.final : TTL.fresh, call)));
 
     const overviews: OverviewBody[] = [];
     const failed: Array<{ date: CalendarDate; error: UpstreamError }> = [];
@@ -72,7 +70,10 @@ export class JiandaoyunProvider implements Provider {
     }
     // The vendor answers 0 for every metric when the company never enabled usage statistics: such a
     // day is served as the vendor gave it, but flagged, since its zeros may mean "not counted".
-    const zeroDays = overviews.filter(allZero).map((o) => o.date).sort();
+    const zeroDays = overviews
+      .filter(allZero)
+      .map((o) => o.date)
+      .sort();
     if (zeroDays.length > 0) {
       const n = zeroDays.length;
       issues.push({

@@ -50,7 +50,10 @@ export class PipefyDataSource extends HttpDataSource {
   /** The organization's UUID, once known: it never changes, so one lookup per provider instance. */
   private uuid?: string;
 
-  constructor(private readonly config: PipefySettings, deps: ProviderDeps) {
+  constructor(
+    private readonly config: PipefySettings,
+    deps: ProviderDeps,
+  ) {
     super(PIPEFY_CATALOG, config, config.token, deps);
   }
 
@@ -111,7 +114,11 @@ export class PipefyDataSource extends HttpDataSource {
     const options = { status: res.status, vendorCode };
     switch (vendorCode === undefined ? undefined : GRAPHQL_ERROR_CODES[vendorCode]) {
       case "auth":
-        return new UpstreamError(ErrorCode.UPSTREAM_AUTH_FAILED, `${name} refused the configured token for this organization's usage statistics (an Admin or Super Admin token is needed)`, options);
+        return new UpstreamError(
+          ErrorCode.UPSTREAM_AUTH_FAILED,
+          `${name} refused the configured token for this organization's usage statistics (an Admin or Super Admin token is needed)`,
+          options,
+        );
       case "rateLimited":
         return this.rateLimited(res, vendorCode);
       case "badInput":

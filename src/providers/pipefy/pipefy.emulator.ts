@@ -143,9 +143,7 @@ export class PipefyEmulator extends EmulatorServer {
         return { from: lastMonth, to: addDays(thisMonth, -1) };
       case "last_3_months": {
         const twoAgo = monthStart(addDays(lastMonth, -1));
-        return this.lastThreeMonths === "throughToday"
-          ? { from: twoAgo, to: today }
-          : { from: monthStart(addDays(twoAgo, -1)), to: addDays(thisMonth, -1) };
+        return this.lastThreeMonths === "throughToday" ? { from: twoAgo, to: today } : { from: monthStart(addDays(twoAgo, -1)), to: addDays(thisMonth, -1) };
       }
     }
   }
@@ -220,7 +218,11 @@ export class PipefyEmulator extends EmulatorServer {
       apiUsageStatsDaily: (args: { organizationUuid: string; period: PipefyPeriod }) => {
         knownUuid(args.organizationUuid);
         const window = this.periodWindow(args.period);
-        return { data: eachDay(window.from, window.to).reverse().map((date) => ({ date, metric: this.dailyTotal(date) })) };
+        return {
+          data: eachDay(window.from, window.to)
+            .reverse()
+            .map((date) => ({ date, metric: this.dailyTotal(date) })),
+        };
       },
     };
   }

@@ -64,9 +64,7 @@ export function asRanges(days: readonly CalendarDate[]): DateRange[] {
 export function ttlFor(period: PeriodFilter, now: number): number {
   const at = new Date(now);
   const boundary =
-    period === "current_month"
-      ? Date.UTC(at.getUTCFullYear(), at.getUTCMonth(), at.getUTCDate() + 1)
-      : Date.UTC(at.getUTCFullYear(), at.getUTCMonth() + 1, 1);
+    period === "current_month" ? Date.UTC(at.getUTCFullYear(), at.getUTCMonth(), at.getUTCDate() + 1) : Date.UTC(at.getUTCFullYear(), at.getUTCMonth() + 1, 1);
   const ttl = period === "current_month" ? TTL.fresh : TTL.final;
   return Math.max(1, Math.min(ttl, boundary - now));
 }

@@ -76,10 +76,19 @@ export class PipefyProvider implements Provider {
     ]);
 
     if (daily) {
-      result.issues.push(...coverageIssues(range, daily.map((d) => d.window)));
+      result.issues.push(
+        ...coverageIssues(
+          range,
+          daily.map((d) => d.window),
+        ),
+      );
       periods.forEach((period, i) => {
         if (!dailyAddsUp(daily[i]!)) {
-          result.issues.push(partial(`Pipefy's daily API calls for its period ${period} do not add up to its total for that period: the days are reported as Pipefy listed them, and some may be missing`));
+          result.issues.push(
+            partial(
+              `Pipefy's daily API calls for its period ${period} do not add up to its total for that period: the days are reported as Pipefy listed them, and some may be missing`,
+            ),
+          );
         }
       });
       if (asked.length === 0) result.observations.push(...dailyObservations(daily, range, today));
@@ -88,7 +97,12 @@ export class PipefyProvider implements Provider {
     if (breakdowns) {
       // A window outside the range (should Pipefy's period not be where expected) answers nothing asked.
       const kept = withoutOverlaps(breakdowns.filter((b) => overlaps(b.window, range)));
-      result.issues.push(...coverageIssues(range, kept.map((b) => b.window)));
+      result.issues.push(
+        ...coverageIssues(
+          range,
+          kept.map((b) => b.window),
+        ),
+      );
       for (const b of kept) {
         if (asked.length > 0) {
           const { observations, issues: periodIssues } = periodObservations(b, asked, range, today);
@@ -129,12 +143,19 @@ export class PipefyProvider implements Provider {
 }
 
 /** Observations of one period's breakdowns, with the issues that make them PARTIAL. */
-function periodObservations(b: PeriodBreakdown, keys: readonly BreakdownKey[], range: DateRange, today: CalendarDate): { observations: Observation[]; issues: SourceIssue[] } {
+function periodObservations(
+  b: PeriodBreakdown,
+  keys: readonly BreakdownKey[],
+  range: DateRange,
+  today: CalendarDate,
+): { observations: Observation[]; issues: SourceIssue[] } {
   const observations: Observation[] = [];
   const issues: SourceIssue[] = [];
   const span = `${b.window.from}..${b.window.to}`;
   if (b.window.from < range.from || b.window.to > range.to) {
-    issues.push(partial(`Pipefy breaks API calls down by ${keys.join(" and ")} per period only: the breakdown covers ${span}, not just ${range.from}..${range.to}`));
+    issues.push(
+      partial(`Pipefy breaks API calls down by ${keys.join(" and ")} per period only: the breakdown covers ${span}, not just ${range.from}..${range.to}`),
+    );
   }
   for (const [key, summary] of b.byKey) {
     if (!keys.includes(key)) continue;
@@ -147,9 +168,17 @@ function periodObservations(b: PeriodBreakdown, keys: readonly BreakdownKey[], r
       const sameWindow = total.window.from === summary.window.from && total.window.to === summary.window.to;
       other = sameWindow ? callsOutsideTop(summary, total) : -1;
       if (other > 0) {
-        issues.push(partial(`Pipefy lists only its top ${summary.rows.length} ${plural} for ${span}: the ${other} calls of all other ${plural} are reported together as "(other)"`));
+        issues.push(
+          partial(
+            `Pipefy lists only its top ${summary.rows.length} ${plural} for ${span}: the ${other} calls of all other ${plural} are reported together as "(other)"`,
+          ),
+        );
       } else if (other < 0) {
-        issues.push(partial(`Pipefy lists only its top ${summary.rows.length} ${plural} for ${span}, and its period total does not match them: calls of other ${plural} may be missing`));
+        issues.push(
+          partial(
+            `Pipefy lists only its top ${summary.rows.length} ${plural} for ${span}, and its period total does not match them: calls of other ${plural} may be missing`,
+          ),
+        );
       }
     }
     observations.push(...breakdownObservations(key, summary, other, today));
@@ -203,7 +232,9 @@ function coverageIssues(range: DateRange, windows: readonly DateRange[]): Source
 }
 
 function spans(days: readonly CalendarDate[]): string {
-  return asRanges(days).map((r) => (r.from === r.to ? r.from : `${r.from}..${r.to}`)).join(", ");
+  return asRanges(days)
+    .map((r) => (r.from === r.to ? r.from : `${r.from}..${r.to}`))
+    .join(", ");
 }
 
 function partial(message: string): SourceIssue {

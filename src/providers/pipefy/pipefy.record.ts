@@ -3,8 +3,8 @@ import { DateScalar } from "../../common/scalars";
 
 @ObjectType({
   description:
-    "One Pipefy apiUsageStats row: the API calls of one day (dimension \"day\"), of one operation or token over a period " +
-    "(\"operation\", \"token\": top 10 only), or of a whole period (\"total\").",
+    'One Pipefy apiUsageStats row: the API calls of one day (dimension "day"), of one operation or token over a period ' +
+    '("operation", "token": top 10 only), or of a whole period ("total").',
 })
 export class PipefyApiUsage {
   @Field(() => DateScalar, { description: "First day the row covers (UTC)." })

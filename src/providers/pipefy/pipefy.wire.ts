@@ -1,13 +1,7 @@
 import { isCalendarDate, type CalendarDate, type DateRange } from "../../common/dates";
 import { badResponse } from "../http/datasource";
 import { NO_DIMENSION_VALUE } from "../provider";
-import type {
-  ApiUsageDailyWithWindowQuery,
-  ApiUsageStatsQuery,
-  GroupedApiDimension,
-  OrganizationUuidQuery,
-  PeriodFilter,
-} from "./pipefy.generated";
+import type { ApiUsageDailyWithWindowQuery, ApiUsageStatsQuery, GroupedApiDimension, OrganizationUuidQuery, PeriodFilter } from "./pipefy.generated";
 
 /**
  * Pipefy wire format. Requests are the generated TypedDocumentNodes of `operations/*.graphql`
@@ -105,7 +99,8 @@ function summaryOf(stats: unknown, fallback: DateRange): PipefySummary {
   const rows = stats.data.map((row: unknown): PipefyMetricRow => {
     if (!isObject(row) || !isCount(row.metric)) badResponse(PROVIDER, "an apiUsageStats row whose metric is not a whole number of calls");
     const { dimension } = row;
-    if (dimension !== null && dimension !== undefined && typeof dimension !== "string") badResponse(PROVIDER, "an apiUsageStats row whose dimension is not a string");
+    if (dimension !== null && dimension !== undefined && typeof dimension !== "string")
+      badResponse(PROVIDER, "an apiUsageStats row whose dimension is not a string");
     const name = typeof dimension === "string" && dimension !== "" ? dimension : UNNAMED;
     if (seen.has(name)) badResponse(PROVIDER, "an apiUsageStats answer that lists the same entry twice");
     seen.add(name);

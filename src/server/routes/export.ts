@@ -107,7 +107,10 @@ function* rows(organization: string, series: readonly UsageSeries[], groupBy: re
 /** A refusal: its status and one line of plain text saying why. */
 function refuse(reply: FastifyReply, status: number, error: unknown): FastifyReply {
   const message = error instanceof Error ? error.message : "Bad request.";
-  return reply.code(status).type("text/plain; charset=utf-8").send(`${message.replace(/\s+/g, " ").trim()}\n`);
+  return reply
+    .code(status)
+    .type("text/plain; charset=utf-8")
+    .send(`${message.replace(/\s+/g, " ").trim()}\n`);
 }
 
 function single(params: Record<string, string | string[] | undefined>, name: string): string | undefined {

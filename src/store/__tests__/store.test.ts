@@ -136,7 +136,14 @@ describe.each([sqliteFile, postgres, memory])("the usage store over $name", (tar
   afterAll(() => store?.close());
 
   it("reads back a final answer: its observations and its covered days", async () => {
-    await store.write("acme", "acedata", "daily", ["2026-02-01", "2026-02-02"], [obs("acedata.credits", "2026-02-01", 12.5), obs("acedata.credits", "2026-02-02", 7)], true);
+    await store.write(
+      "acme",
+      "acedata",
+      "daily",
+      ["2026-02-01", "2026-02-02"],
+      [obs("acedata.credits", "2026-02-01", 12.5), obs("acedata.credits", "2026-02-02", 7)],
+      true,
+    );
     expect(await store.finalDays("acme", "acedata", "daily", { from: "2026-01-31", to: "2026-02-03" })).toEqual(new Set(["2026-02-01", "2026-02-02"]));
     expect(await store.observations("acme", "acedata", "daily", { from: "2026-02-01", to: "2026-02-28" })).toEqual([
       obs("acedata.credits", "2026-02-01", 12.5),
@@ -170,7 +177,10 @@ describe.each([sqliteFile, postgres, memory])("the usage store over $name", (tar
   });
 
   it("upserts idempotently: writing the same answer twice leaves one row per key", async () => {
-    const answer = [obs("jiandaoyun.apiCalls", "2026-01-05", 3, { api: { value: "a1", label: "Orders" } }), obs("jiandaoyun.apiCalls", "2026-01-05", 4, { api: { value: "a2", label: "Forms" } })];
+    const answer = [
+      obs("jiandaoyun.apiCalls", "2026-01-05", 3, { api: { value: "a1", label: "Orders" } }),
+      obs("jiandaoyun.apiCalls", "2026-01-05", 4, { api: { value: "a2", label: "Forms" } }),
+    ];
     await store.write("idem", "jiandaoyun", "daily:api", ["2026-01-05"], answer, true);
     await store.write("idem", "jiandaoyun", "daily:api", ["2026-01-05"], answer, true);
     const read = await store.observations("idem", "jiandaoyun", "daily:api", { from: "2026-01-05", to: "2026-01-05" });
@@ -180,9 +190,23 @@ describe.each([sqliteFile, postgres, memory])("the usage store over $name", (tar
 
   it("keeps dimensions with their labels, one row whatever the order of the keys", async () => {
     const day = "2026-01-06";
-    await store.write("dims", "adverity", "daily", [day], [obs("adverity.rows", day, 1, { workspace: { value: "w1", label: "Main" }, datastream: { value: "d9", label: "Ads" } })], true);
+    await store.write(
+      "dims",
+      "adverity",
+      "daily",
+      [day],
+      [obs("adverity.rows", day, 1, { workspace: { value: "w1", label: "Main" }, datastream: { value: "d9", label: "Ads" } })],
+      true,
+    );
     // Same dimensions, other key order and a renamed label: the same series, updated.
-    await store.write("dims", "adverity", "daily", [day], [obs("adverity.rows", day, 2, { datastream: { value: "d9", label: "Ads (EU)" }, workspace: { value: "w1", label: "Main" } })], true);
+    await store.write(
+      "dims",
+      "adverity",
+      "daily",
+      [day],
+      [obs("adverity.rows", day, 2, { datastream: { value: "d9", label: "Ads (EU)" }, workspace: { value: "w1", label: "Main" } })],
+      true,
+    );
     expect(await store.observations("dims", "adverity", "daily", { from: day, to: day })).toEqual([
       obs("adverity.rows", day, 2, { datastream: { value: "d9", label: "Ads (EU)" }, workspace: { value: "w1", label: "Main" } }),
     ]);
@@ -201,11 +225,32 @@ describe.each([sqliteFile, postgres, memory])("the usage store over $name", (tar
   });
 
   it("reads only windows that lie inside the range, and only the metrics asked for", async () => {
-    const month: StoredObservation = { metric: "pipefy.operations", dimensions: { operation: { value: "createCard", label: "createCard" } }, start: "2026-01-01", end: "2026-01-31", value: 900, final: true };
-    await store.write("windows", "pipefy", "breakdown:operation:2026-01", ["2026-01-01", "2026-01-31"], [month, obs("pipefy.aiCredits", "2026-01-15", 5)], true);
-    expect(await store.observations("windows", "pipefy", "breakdown:operation:2026-01", { from: "2026-01-01", to: "2026-01-31" })).toEqual([month, obs("pipefy.aiCredits", "2026-01-15", 5)]);
-    expect(await store.observations("windows", "pipefy", "breakdown:operation:2026-01", { from: "2026-01-02", to: "2026-01-31" })).toEqual([obs("pipefy.aiCredits", "2026-01-15", 5)]);
-    expect(await store.observations("windows", "pipefy", "breakdown:operation:2026-01", { from: "2026-01-01", to: "2026-01-31" }, ["pipefy.operations"])).toEqual([month]);
+    const month: StoredObservation = {
+      metric: "pipefy.operations",
+      dimensions: { operation: { value: "createCard", label: "createCard" } },
+      start: "2026-01-01",
+      end: "2026-01-31",
+      value: 900,
+      final: true,
+    };
+    await store.write(
+      "windows",
+      "pipefy",
+      "breakdown:operation:2026-01",
+      ["2026-01-01", "2026-01-31"],
+      [month, obs("pipefy.aiCredits", "2026-01-15", 5)],
+      true,
+    );
+    expect(await store.observations("windows", "pipefy", "breakdown:operation:2026-01", { from: "2026-01-01", to: "2026-01-31" })).toEqual([
+      month,
+      obs("pipefy.aiCredits", "2026-01-15", 5),
+    ]);
+    expect(await store.observations("windows", "pipefy", "breakdown:operation:2026-01", { from: "2026-01-02", to: "2026-01-31" })).toEqual([
+      obs("pipefy.aiCredits", "2026-01-15", 5),
+    ]);
+    expect(
+      await store.observations("windows", "pipefy", "breakdown:operation:2026-01", { from: "2026-01-01", to: "2026-01-31" }, ["pipefy.operations"]),
+    ).toEqual([month]);
     expect(await store.observations("windows", "pipefy", "breakdown:operation:2026-01", { from: "2026-01-01", to: "2026-01-31" }, [])).toEqual([]);
   });
 
@@ -234,12 +279,35 @@ describe.each([sqliteFile, postgres, memory])("the usage store over $name", (tar
   });
 
   it("records a collection run, updates it when it ends, and lists runs newest first", async () => {
-    const first = { organization: "runs", provider: "acedata", startedAt: "2026-03-01T02:30:00Z", finishedAt: null, state: "RUNNING" as const, errorCode: null, errorMessage: null, days: 0 };
+    const first = {
+      organization: "runs",
+      provider: "acedata",
+      startedAt: "2026-03-01T02:30:00Z",
+      finishedAt: null,
+      state: "RUNNING" as const,
+      errorCode: null,
+      errorMessage: null,
+      days: 0,
+    };
     await store.recordRun(first);
     await store.recordRun({ ...first, finishedAt: "2026-03-01T02:31:10.500Z", state: "OK", days: 2 });
-    await store.recordRun({ ...first, startedAt: "2026-03-02T02:30:00.000Z", finishedAt: "2026-03-02T02:30:05.000Z", state: "FAILED", errorCode: "UPSTREAM_TIMEOUT", errorMessage: "Ace Data did not answer in 10 s" });
+    await store.recordRun({
+      ...first,
+      startedAt: "2026-03-02T02:30:00.000Z",
+      finishedAt: "2026-03-02T02:30:05.000Z",
+      state: "FAILED",
+      errorCode: "UPSTREAM_TIMEOUT",
+      errorMessage: "Ace Data did not answer in 10 s",
+    });
     expect(await store.lastRuns("runs", "acedata", 5)).toEqual([
-      { ...first, startedAt: "2026-03-02T02:30:00.000Z", finishedAt: "2026-03-02T02:30:05.000Z", state: "FAILED", errorCode: "UPSTREAM_TIMEOUT", errorMessage: "Ace Data did not answer in 10 s" },
+      {
+        ...first,
+        startedAt: "2026-03-02T02:30:00.000Z",
+        finishedAt: "2026-03-02T02:30:05.000Z",
+        state: "FAILED",
+        errorCode: "UPSTREAM_TIMEOUT",
+        errorMessage: "Ace Data did not answer in 10 s",
+      },
       { ...first, startedAt: "2026-03-01T02:30:00.000Z", finishedAt: "2026-03-01T02:31:10.500Z", state: "OK", days: 2 },
     ]);
     expect(await store.lastRuns("runs", "acedata", 1)).toHaveLength(1);
@@ -266,7 +334,11 @@ describe.each([sqliteFile, postgres, memory])("the usage store over $name", (tar
     // The first claimer's late settle does not touch the row the retry now owns.
     await store.settleNotification(key, first, { sent: true, status: 200, attempts: 1 });
     expect(await store.claimNotification(key, 60_000)).toBeNull();
-    await store.settleNotification(key, retries.find((c) => c !== null)!, { sent: true, status: 200, attempts: 1 });
+    await store.settleNotification(
+      key,
+      retries.find((c) => c !== null)!,
+      { sent: true, status: 200, attempts: 1 },
+    );
     expect(await store.claimNotification(key, 60_000)).toBeNull();
   });
 
@@ -324,7 +396,9 @@ describe.each([sqliteFile, postgres])("opening the same $name twice", (target) =
     await first.close();
     const second = await openStore(url, { log });
     try {
-      expect(await second.observations("acme", "acedata", "daily", { from: "2026-02-01", to: "2026-02-01" })).toEqual([obs("acedata.credits", "2026-02-01", 3)]);
+      expect(await second.observations("acme", "acedata", "daily", { from: "2026-02-01", to: "2026-02-01" })).toEqual([
+        obs("acedata.credits", "2026-02-01", 3),
+      ]);
       expect(await target.dump!(url, "kysely_migration")).toEqual(MIGRATIONS);
     } finally {
       await second.close();
@@ -335,7 +409,9 @@ describe.each([sqliteFile, postgres])("opening the same $name twice", (target) =
     const url = await target.fresh(`race_${dbName}`);
     const stores = await Promise.all([openStore(url, { log }), openStore(url, { log }), openStore(url, { log })]);
     try {
-      await Promise.all(stores.map((s, i) => s.write("acme", "acedata", "daily", ["2026-02-01"], [obs("acedata.credits", "2026-02-01", 3)], true).then(() => i)));
+      await Promise.all(
+        stores.map((s, i) => s.write("acme", "acedata", "daily", ["2026-02-01"], [obs("acedata.credits", "2026-02-01", 3)], true).then(() => i)),
+      );
       expect(await target.dump!(url, "kysely_migration")).toEqual(MIGRATIONS);
       for (const s of stores) expect(await s.finalDays("acme", "acedata", "daily", { from: "2026-02-01", to: "2026-02-01" })).toEqual(new Set(["2026-02-01"]));
     } finally {
@@ -354,7 +430,6 @@ describe("a SQLite store file", () => {
     expect(await sqliteFile.dump!(url, "kysely_migration")).toEqual(MIGRATIONS);
     expect(await sqliteFile.dump!(url, "observations")).toHaveLength(1);
   });
-
 
   it("is created with its folder and written in WAL mode", async () => {
     const file = join(dir, "made", "for", "it", "usagegraph.db");
@@ -410,7 +485,9 @@ describe("a store that cannot be opened", () => {
   it("names a path where no folder can be created or no file opened", async () => {
     const folder = await openError("sqlite:/proc/usagegraph-test/usagegraph.db");
     expect(folder.reason).toBe("CANNOT_CREATE_FOLDER");
-    expect(folder.message).toMatch(/^cannot open store sqlite:\/proc\/usagegraph-test\/usagegraph\.db: cannot create folder \/proc\/usagegraph-test \(E[A-Z]+\)$/);
+    expect(folder.message).toMatch(
+      /^cannot open store sqlite:\/proc\/usagegraph-test\/usagegraph\.db: cannot create folder \/proc\/usagegraph-test \(E[A-Z]+\)$/,
+    );
     const file = await openError("sqlite:/proc/usagegraph.db");
     expect(file.reason).toBe("CANNOT_OPEN");
     expect(file.message).toMatch(/^cannot open store sqlite:\/proc\/usagegraph\.db: /);

@@ -55,9 +55,7 @@ describe("Ace Data Cloud end to end over HTTP", () => {
       expect(res.body.errors).toBeUndefined();
       const { series, sources } = res.body.data.organization.usage;
       expect(sources[0].upstreamRequests + sources[0].cachedResponses).toBe(1);
-      expect(sources).toEqual([
-        expect.objectContaining({ provider: "ACEDATA", state: "OK", error: null, finalizedThrough: utcDay(-1) }),
-      ]);
+      expect(sources).toEqual([expect.objectContaining({ provider: "ACEDATA", state: "OK", error: null, finalizedThrough: utcDay(-1) })]);
       const used = ACEDATA_APIS.filter((a) => expectedPoints(emulator, a.id, from, to, "TOTAL")[0]!.value > 0);
       expect(series).toHaveLength(used.length);
       for (const api of used) {
@@ -70,7 +68,10 @@ describe("Ace Data Cloud end to end over HTTP", () => {
           expect(p.value).toBeCloseTo(expected[i]!.value, 9);
           expect(p.final).toBe(true);
         });
-        expect(one.total).toBeCloseTo(expected.reduce((a, p) => a + p.value, 0), 9);
+        expect(one.total).toBeCloseTo(
+          expected.reduce((a, p) => a + p.value, 0),
+          9,
+        );
       }
     });
 
@@ -143,8 +144,21 @@ describe("Ace Data Cloud end to end over HTTP", () => {
   });
 
   const failures: Array<[string, () => void, string]> = [
-    ["an upstream 401", () => emulator.inject({ kind: "status", status: 401, body: { error: { code: "invalid_token", message: `token ${ACEDATA_DEMO_TOKEN} UPSTREAM-SECRET-BODY` }, trace_id: "x" } }), "UPSTREAM_AUTH_FAILED"],
-    ["an upstream 500", () => emulator.inject({ kind: "status", status: 500, body: { detail: `UPSTREAM-SECRET-BODY ${ACEDATA_DEMO_TOKEN}` } }), "UPSTREAM_UNAVAILABLE"],
+    [
+      "an upstream 401",
+      () =>
+        emulator.inject({
+          kind: "status",
+          status: 401,
+          body: { error: { code: "invalid_token", message: `token ${ACEDATA_DEMO_TOKEN} UPSTREAM-SECRET-BODY` }, trace_id: "x" },
+        }),
+      "UPSTREAM_AUTH_FAILED",
+    ],
+    [
+      "an upstream 500",
+      () => emulator.inject({ kind: "status", status: 500, body: { detail: `UPSTREAM-SECRET-BODY ${ACEDATA_DEMO_TOKEN}` } }),
+      "UPSTREAM_UNAVAILABLE",
+    ],
     ["a malformed body", () => emulator.inject({ kind: "malformed" }), "UPSTREAM_BAD_RESPONSE"],
   ];
   it.each(failures)("reports %s as FAILED with the contract code and leaks nothing", async (name, inject, code) => {

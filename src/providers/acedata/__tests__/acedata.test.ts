@@ -77,7 +77,9 @@ describe("Ace Data Cloud request", () => {
   });
 
   it("is refused by the emulator with the vendor's 400 envelope when created_at is a bare date", async () => {
-    const res = await fetch(`${emulator.url}${PATH}?created_at_from=2024-08-01&created_at_to=2024-08-31`, { headers: { authorization: `Bearer ${ACEDATA_DEMO_TOKEN}` } });
+    const res = await fetch(`${emulator.url}${PATH}?created_at_from=2024-08-01&created_at_to=2024-08-31`, {
+      headers: { authorization: `Bearer ${ACEDATA_DEMO_TOKEN}` },
+    });
     expect(res.status).toBe(400);
     expect(await res.json()).toEqual({ error: { code: "bad_request", message: expect.any(String) }, trace_id: expect.any(String) });
     // The request is off the contract on purpose: the checker saw it.
@@ -117,8 +119,14 @@ describe("Ace Data Cloud answers", () => {
     const sample = await fetchWith(query("2024-08-15", "2024-08-16"));
     expect(sample.issues).toEqual([]);
     expect(byApi(sample)).toEqual({
-      "api-uuid-1": [["2024-08-15", 45.5], ["2024-08-16", 30.2]],
-      "api-uuid-2": [["2024-08-15", 12.3], ["2024-08-16", 0]],
+      "api-uuid-1": [
+        ["2024-08-15", 45.5],
+        ["2024-08-16", 30.2],
+      ],
+      "api-uuid-2": [
+        ["2024-08-15", 12.3],
+        ["2024-08-16", 0],
+      ],
     });
     expect(sample.observations.find((o) => o.dimensions.api!.value === "api-uuid-2")!.dimensions.api!.label).toBe("Claude Messages");
 
@@ -144,7 +152,15 @@ describe("Ace Data Cloud answers", () => {
       {
         kind: "status",
         status: 200,
-        body: { results: [{ date, api_id: "a", amount: 1.5, currency: "credits" }, { date, api_id: "b", amount: 2 }], total: 3.5, api_map: { a: { path: "/v1/a" } }, next: null },
+        body: {
+          results: [
+            { date, api_id: "a", amount: 1.5, currency: "credits" },
+            { date, api_id: "b", amount: 2 },
+          ],
+          total: 3.5,
+          api_map: { a: { path: "/v1/a" } },
+          next: null,
+        },
       },
       1,
     );
@@ -171,7 +187,12 @@ describe("Ace Data Cloud answers", () => {
     const date = day(-60);
     const row = { date, api_id: ACEDATA_APIS[0]!.id, amount: 71.6 };
     emulator.inject(
-      { kind: "status", status: 200, body: { results: [row, row], total: 71.6, api_map: {} }, offContract: "the same (date, api_id) row twice: a row is the aggregate of one API on one day" },
+      {
+        kind: "status",
+        status: 200,
+        body: { results: [row, row], total: 71.6, api_map: {} },
+        offContract: "the same (date, api_id) row twice: a row is the aggregate of one API on one day",
+      },
       1,
     );
     const error = await failure(fetchWith(query(date, date)), ACEDATA_DEMO_TOKEN);
@@ -184,7 +205,11 @@ describe("Ace Data Cloud answers", () => {
     ["a negative amount", (date: string) => ({ results: [{ date, api_id: "a", amount: -3 }], total: 0, api_map: {} }), "/results/0/amount must be >= 0"],
     ["both shapes at once", (_date: string) => ({ results: [], items: [], total: 0, api_map: {}, apis: {} }), "must match exactly one schema in oneOf"],
     ["a row without an amount", (date: string) => ({ items: [{ date, api_id: "a" }], total: 0, apis: {} }), "must have required property 'amount'"],
-    ["a name that is not a string", (date: string) => ({ results: [{ date, api_id: "secret-api-id", amount: 1 }], total: 1, api_map: { "secret-api-id": { name: 7 } } }), "/api_map/{id}/name must be string"],
+    [
+      "a name that is not a string",
+      (date: string) => ({ results: [{ date, api_id: "secret-api-id", amount: 1 }], total: 1, api_map: { "secret-api-id": { name: 7 } } }),
+      "/api_map/{id}/name must be string",
+    ],
   ])("fails with UPSTREAM_BAD_RESPONSE on %s, naming where the contract is broken but no upstream value", async (what, body, expected) => {
     const date = day(-61);
     emulator.inject({ kind: "status", status: 200, body: body(date), offContract: what }, 1);
@@ -197,7 +222,12 @@ describe("Ace Data Cloud answers", () => {
   it("fails with UPSTREAM_BAD_RESPONSE when a row lies outside the days asked for", async () => {
     const date = day(-62);
     emulator.inject(
-      { kind: "status", status: 200, body: { results: [{ date: addDays(date, -1), api_id: "a", amount: 5 }], total: 5, api_map: {} }, offContract: "a row dated outside the window asked for" },
+      {
+        kind: "status",
+        status: 200,
+        body: { results: [{ date: addDays(date, -1), api_id: "a", amount: 5 }], total: 5, api_map: {} },
+        offContract: "a row dated outside the window asked for",
+      },
       1,
     );
     const error = await failure(fetchWith(query(date, date)), ACEDATA_DEMO_TOKEN);
@@ -208,7 +238,12 @@ describe("Ace Data Cloud answers", () => {
   it("serves the rows but reports PARTIAL when the total is not the sum of the rows", async () => {
     const date = day(-63);
     emulator.inject(
-      { kind: "status", status: 200, body: { results: [{ date, api_id: "a", amount: 71.6 }], total: 143.2, api_map: { a: { name: "A" } } }, offContract: "a total that is not the sum of the rows" },
+      {
+        kind: "status",
+        status: 200,
+        body: { results: [{ date, api_id: "a", amount: 71.6 }], total: 143.2, api_map: { a: { name: "A" } } },
+        offContract: "a total that is not the sum of the rows",
+      },
       1,
     );
     const result = await fetchWith(query(date, date));

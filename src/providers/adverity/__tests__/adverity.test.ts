@@ -13,7 +13,7 @@ import { parseUsagePage, type AdverityUsageItem } from "../adverity.wire";
 
 const KEY = "adv-user-key-5b1e0c77d3";
 const UI_KEY = "adv-ui-key-a94f2e0b61";
-const [WS_A, WS_B, WS_C] = ADVERITY_WORKSPACES as [typeof ADVERITY_WORKSPACES[0], typeof ADVERITY_WORKSPACES[0], typeof ADVERITY_WORKSPACES[0]];
+const [WS_A, WS_B, WS_C] = ADVERITY_WORKSPACES as [(typeof ADVERITY_WORKSPACES)[0], (typeof ADVERITY_WORKSPACES)[0], (typeof ADVERITY_WORKSPACES)[0]];
 const FIELDS = [
   [UNIQUE_ROWS, "unique_rows"],
   [TOTAL_ROWS, "total_rows"],
@@ -114,7 +114,10 @@ describe("Adverity provider", () => {
     expect(result.observations.some((o) => o.start === unlisted)).toBe(false);
     expectPointByPoint(result.observations, emulator.rows(range.from, range.to));
     expect(result.issues).toEqual([
-      { code: ErrorCode.UPSTREAM_PARTIAL_DATA, message: `Adverity listed no rows for 1 day of ${range.from}..${range.to}: their usage is unknown, reported missing, not 0` },
+      {
+        code: ErrorCode.UPSTREAM_PARTIAL_DATA,
+        message: `Adverity listed no rows for 1 day of ${range.from}..${range.to}: their usage is unknown, reported missing, not 0`,
+      },
     ]);
     // The answer was fresh from the vendor: nothing is asked twice.
     expect(emulator.requests).toHaveLength(1);
@@ -219,12 +222,22 @@ describe("Adverity provider", () => {
     expect(emulator.requests).toHaveLength(1);
     expect(wide.issues).toEqual([]);
     expect(narrow.observations).toEqual([]);
-    expect(narrow.issues).toEqual([expect.objectContaining({ code: ErrorCode.UPSTREAM_PARTIAL_DATA, message: expect.stringContaining("no rows for 10 days") })]);
+    expect(narrow.issues).toEqual([
+      expect.objectContaining({ code: ErrorCode.UPSTREAM_PARTIAL_DATA, message: expect.stringContaining("no rows for 10 days") }),
+    ]);
   });
 
   it("never sends an empty id upstream, and asks nothing for a filter that names only the empty id", async () => {
     const range = lastDays(5);
-    const result = await provider().fetch(query(range, { where: [{ key: "workspace", in: ["", WS_B.id] }, { key: "datastream", in: [""] }] }), callContext());
+    const result = await provider().fetch(
+      query(range, {
+        where: [
+          { key: "workspace", in: ["", WS_B.id] },
+          { key: "datastream", in: [""] },
+        ],
+      }),
+      callContext(),
+    );
     expect(emulator.requests).toHaveLength(0);
     expect(result).toEqual({ observations: [], records: [], issues: [], finalizedThrough: yesterday() });
 
@@ -372,7 +385,10 @@ describe("Adverity upstream failures", () => {
   });
 
   it("refuses a page that lists one bucket twice as UPSTREAM_BAD_RESPONSE rather than adding it up", async () => {
-    emulator.inject({ kind: "status", status: 200, body: { count: 2, items: [item(), item({ unique_rows: 7, total_rows: 9 })] }, offContract: "a repeated bucket" }, 1);
+    emulator.inject(
+      { kind: "status", status: 200, body: { count: 2, items: [item(), item({ unique_rows: 7, total_rows: 9 })] }, offContract: "a repeated bucket" },
+      1,
+    );
     const error = await failure(provider({ maxRetries: 0 }).fetch(query(range), callContext()), ...NEVER_SHOWN);
     expect(error.code).toBe(ErrorCode.UPSTREAM_BAD_RESPONSE);
     expect(error.message).toContain("two items for one date, workspace and datastream");
@@ -382,7 +398,12 @@ describe("Adverity upstream failures", () => {
     const body = { count: 2, items: [item({ datastream_id: null }), item()] };
     emulator.inject({ kind: "status", status: 200, body }, 1);
     const result = await provider().fetch(query({ from: range.from, to: range.from }), callContext());
-    expect(result.observations.filter((o) => o.metric === UNIQUE_ROWS).map((o) => o.dimensions.datastream?.value).sort()).toEqual([NO_DATASTREAM, WS_A.datastreams[0]!].sort());
+    expect(
+      result.observations
+        .filter((o) => o.metric === UNIQUE_ROWS)
+        .map((o) => o.dimensions.datastream?.value)
+        .sort(),
+    ).toEqual([NO_DATASTREAM, WS_A.datastreams[0]!].sort());
   });
 
   it("ignores fields the contract does not name, in the page and in its items", async () => {
@@ -398,8 +419,14 @@ describe("Adverity upstream failures", () => {
 
   it("refuses a monthly item that is not dated the first day of its month as UPSTREAM_BAD_RESPONSE", async () => {
     const month = monthStart(addDays(monthStart(todayIn("UTC")), -1));
-    emulator.inject({ kind: "status", status: 200, body: { count: 1, items: [item({}, addDays(month, 2))] }, offContract: "a monthly item dated inside its month" }, 1);
-    const error = await failure(provider({ maxRetries: 0 }).fetch(query({ from: month, to: monthEnd(month) }, { granularity: "MONTH" }), callContext()), ...NEVER_SHOWN);
+    emulator.inject(
+      { kind: "status", status: 200, body: { count: 1, items: [item({}, addDays(month, 2))] }, offContract: "a monthly item dated inside its month" },
+      1,
+    );
+    const error = await failure(
+      provider({ maxRetries: 0 }).fetch(query({ from: month, to: monthEnd(month) }, { granularity: "MONTH" }), callContext()),
+      ...NEVER_SHOWN,
+    );
     expect(error.code).toBe(ErrorCode.UPSTREAM_BAD_RESPONSE);
   });
 });
@@ -433,7 +460,10 @@ describe("Adverity contract examples", () => {
 
 describe("Adverity emulator", () => {
   const get = (params: string, auth = `Token ${KEY}`) =>
-    fetch(`${emulator.url}/api/v1/usage/?${params}`, { headers: { authorization: auth } }).then(async (r) => ({ status: r.status, body: (await r.json()) as Record<string, unknown> }));
+    fetch(`${emulator.url}/api/v1/usage/?${params}`, { headers: { authorization: auth } }).then(async (r) => ({
+      status: r.status,
+      body: (await r.json()) as Record<string, unknown>,
+    }));
 
   it("refuses bad dates, granularities and page sizes with a detail envelope", async () => {
     for (const params of ["date_from=2026-02-30", "date_to=yesterday", "granularity=weekly", "page_size=101", "page_size=0"]) {

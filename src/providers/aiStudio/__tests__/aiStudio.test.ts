@@ -52,9 +52,7 @@ const context = () => callContext(20_000, () => NOW);
 
 /** The ranges the emulator was asked for, in date order. */
 function askedRanges(): Array<{ from: string; to: string }> {
-  return emulator.requests
-    .map((r) => ({ from: r.query.get("start_date")!, to: r.query.get("end_date")! }))
-    .sort((a, b) => (a.from < b.from ? -1 : 1));
+  return emulator.requests.map((r) => ({ from: r.query.get("start_date")!, to: r.query.get("end_date")! })).sort((a, b) => (a.from < b.from ? -1 : 1));
 }
 
 /** Every asked metric for every day, point by point against the emulator's own numbers. */
@@ -127,7 +125,10 @@ describe("AI Studio provider", () => {
     const result = await provider().fetch(query(from, TODAY), context());
 
     expect(result.observations.some((o) => lost.includes(o.start))).toBe(false);
-    expectMatchesEmulator(result.observations, eachDay(from, TODAY).filter((d) => !lost.includes(d)));
+    expectMatchesEmulator(
+      result.observations,
+      eachDay(from, TODAY).filter((d) => !lost.includes(d)),
+    );
     expect(result.issues).toEqual([
       { code: ErrorCode.UPSTREAM_PARTIAL_DATA, message: expect.stringContaining(`without a row for 2 of the 10 days of ${from}..${TODAY}`) },
     ]);
@@ -204,7 +205,10 @@ describe("AI Studio failures", () => {
     expect(emulator.requests).toHaveLength(1);
     expectMatchesEmulator(result.observations, eachDay(range.from, range.to));
     expect(result.issues).toEqual([
-      { code: ErrorCode.UPSTREAM_PARTIAL_DATA, message: `AI Studio's totals for ${range.from}..${range.to} disagree with its daily rows: the daily rows are the numbers served` },
+      {
+        code: ErrorCode.UPSTREAM_PARTIAL_DATA,
+        message: `AI Studio's totals for ${range.from}..${range.to} disagree with its daily rows: the daily rows are the numbers served`,
+      },
     ]);
   });
 
@@ -267,7 +271,7 @@ describe("AI Studio failures", () => {
     emulator.inject({ kind: "status", status: 200, body: { ...body, daily }, offContract: name }, 1);
     const error = await failure(provider().fetch(query(range.from, range.to), context()), API_KEY);
     expect(error.code).toBe(ErrorCode.UPSTREAM_BAD_RESPONSE);
-    for (const value of ["-7", "2.5", "\"12\"", "2026-02-30", "03/14/2026"]) expect(error.message).not.toContain(value);
+    for (const value of ["-7", "2.5", '"12"', "2026-02-30", "03/14/2026"]) expect(error.message).not.toContain(value);
   });
 
   it("refuses an answer with two rows for one date as UPSTREAM_BAD_RESPONSE rather than adding them up", async () => {
@@ -332,7 +336,10 @@ describe("AI Studio contract examples", () => {
     const { start_date: day } = example.period;
     const now = Date.parse(`${addDays(day, 2)}T12:00:00Z`);
     emulator.inject({ kind: "status", status: 200, body: example }, 1);
-    const result = await provider().fetch(query(day, day), callContext(20_000, () => now));
+    const result = await provider().fetch(
+      query(day, day),
+      callContext(20_000, () => now),
+    );
     expect(result.issues).toEqual([]);
     expect(result.observations).toEqual(METRICS.map((metric) => ({ metric, dimensions: {}, start: day, end: day, value: 0, final: true })));
   });

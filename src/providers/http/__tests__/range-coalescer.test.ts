@@ -48,7 +48,10 @@ describe("RangeCoalescer", () => {
     await c.load({ range: r("2026-01-10", "2026-01-20"), filter: [], call: first });
     const second = callContext();
     const units = answersOf(await c.load({ range: r("2026-01-05", "2026-01-25"), filter: [], call: second }));
-    expect(fetched.slice(1)).toEqual([["2026-01-05", "2026-01-09", []], ["2026-01-21", "2026-01-25", []]]);
+    expect(fetched.slice(1)).toEqual([
+      ["2026-01-05", "2026-01-09", []],
+      ["2026-01-21", "2026-01-25", []],
+    ]);
     expect(units.map((u) => u.use)).toEqual([r("2026-01-05", "2026-01-09"), r("2026-01-10", "2026-01-20"), r("2026-01-21", "2026-01-25")]);
     expect(second.stats).toEqual({ upstreamRequests: 2, cachedResponses: 1 });
   });
@@ -61,7 +64,10 @@ describe("RangeCoalescer", () => {
     await c.load({ range: r("2026-02-01", "2026-02-05"), filter: [], call: b });
     const d = callContext();
     await c.load({ range: r("2026-02-02", "2026-02-03"), filter: ["y"], call: d });
-    expect(fetched).toEqual([["2026-02-01", "2026-02-05", ["x"]], ["2026-02-01", "2026-02-05", []]]);
+    expect(fetched).toEqual([
+      ["2026-02-01", "2026-02-05", ["x"]],
+      ["2026-02-01", "2026-02-05", []],
+    ]);
     expect(d.stats).toEqual({ upstreamRequests: 0, cachedResponses: 1 });
   });
 
@@ -69,7 +75,11 @@ describe("RangeCoalescer", () => {
     const { c, fetched } = coalescer({ maxDays: 31 });
     const a = callContext();
     const units = await c.load({ range: r("2026-01-01", "2026-03-15"), filter: [], call: a });
-    expect(fetched.map(([f, t]) => [f, t])).toEqual([["2026-01-01", "2026-01-31"], ["2026-02-01", "2026-03-03"], ["2026-03-04", "2026-03-15"]]);
+    expect(fetched.map(([f, t]) => [f, t])).toEqual([
+      ["2026-01-01", "2026-01-31"],
+      ["2026-02-01", "2026-03-03"],
+      ["2026-03-04", "2026-03-15"],
+    ]);
     expect(units).toHaveLength(3);
   });
 
@@ -104,7 +114,10 @@ describe("RangeCoalescer with joinGapsUpToDays", () => {
     await c.load({ range: r("2026-03-10", "2026-03-15"), filter: null, call: a });
     const b = callContext();
     const units = answersOf(await c.load({ range: r("2026-03-01", "2026-03-31"), filter: null, call: b }));
-    expect(fetched).toEqual([["2026-03-10", "2026-03-15"], ["2026-03-01", "2026-03-31"]]);
+    expect(fetched).toEqual([
+      ["2026-03-10", "2026-03-15"],
+      ["2026-03-01", "2026-03-31"],
+    ]);
     expect(units.map((u) => u.use)).toEqual([r("2026-03-01", "2026-03-31")]);
     expect(b.stats).toEqual({ upstreamRequests: 1, cachedResponses: 0 });
   });

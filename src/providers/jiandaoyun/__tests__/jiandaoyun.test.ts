@@ -33,7 +33,8 @@ function emulator(options: JiandaoyunEmulatorOptions = {}): Promise<JiandaoyunEm
  */
 const FAST = 20;
 const fastEmulator = (options: JiandaoyunEmulatorOptions = {}) => emulator({ requestsPerSecond: FAST, ...options });
-const fastProvider = (em: JiandaoyunEmulator, overrides: Partial<JiandaoyunSettings> = {}) => provider(em, { rateLimit: { requestsPerSecond: FAST }, ...overrides });
+const fastProvider = (em: JiandaoyunEmulator, overrides: Partial<JiandaoyunSettings> = {}) =>
+  provider(em, { rateLimit: { requestsPerSecond: FAST }, ...overrides });
 
 function provider(em: JiandaoyunEmulator, overrides: Partial<JiandaoyunSettings> = {}, deps: ProviderDeps = providerDeps()) {
   const settings = Object.assign(new JiandaoyunSettings(), { baseUrl: em.url, apiKey: JIANDAOYUN_DEMO_KEY, timeoutMs: 3_000, maxRetries: 2 }, overrides);
@@ -136,7 +137,9 @@ describe("Jiandaoyun provider", () => {
     expect(result.records[0]).toBeInstanceOf(JiandaoyunResourceUsage);
 
     // One POST per day with the documented body and Bearer header, all accepted at the vendor's rate.
-    expect(em.requests.map((r) => [r.method, r.path, r.headers.authorization, r.status])).toEqual(days.map(() => ["POST", PATH, `Bearer ${JIANDAOYUN_DEMO_KEY}`, 200]));
+    expect(em.requests.map((r) => [r.method, r.path, r.headers.authorization, r.status])).toEqual(
+      days.map(() => ["POST", PATH, `Bearer ${JIANDAOYUN_DEMO_KEY}`, 200]),
+    );
     expect(askedDates(em).sort()).toEqual(days);
     expect(em.violations).toBe(0);
     expect(call.stats).toEqual({ upstreamRequests: 5, cachedResponses: 0 });
@@ -200,7 +203,10 @@ describe("Jiandaoyun provider", () => {
   it("counts days in UTC+8: at 01:30 in Shanghai the previous Shanghai day is already available", async () => {
     const at = Date.parse("2026-11-22T17:30:00Z"); // 2026-11-23 01:30 in UTC+8
     const em = await fastEmulator({ now: () => at });
-    const result = await fastProvider(em).fetch(query("2026-11-21", "2026-11-23"), callContext(20_000, () => at));
+    const result = await fastProvider(em).fetch(
+      query("2026-11-21", "2026-11-23"),
+      callContext(20_000, () => at),
+    );
     expect(askedDates(em).sort()).toEqual(["2026-11-21", "2026-11-22"]);
     expect(result.finalizedThrough).toBe("2026-11-21");
     const app = result.observations.filter((o) => o.metric === "jiandaoyun.app");
@@ -347,7 +353,10 @@ describe("Jiandaoyun provider", () => {
     const at = Date.parse("2026-05-10T04:00:00Z");
     const em = await emulator({ now: () => at });
     em.inject({ kind: "status", status: 200, body: contractSample("jiandaoyun-1.json") }, 1);
-    const result = await provider(em).fetch(query("2026-05-08", "2026-05-08"), callContext(20_000, () => at));
+    const result = await provider(em).fetch(
+      query("2026-05-08", "2026-05-08"),
+      callContext(20_000, () => at),
+    );
     expect(result.issues).toEqual([]);
     expect(Object.fromEntries(result.observations.map((o) => [o.metric, o.value]))).toEqual({
       "jiandaoyun.app": 10,
@@ -367,7 +376,13 @@ describe("Jiandaoyun provider", () => {
     expect(defs.response!.examples ?? []).toEqual([]);
     for (const body of defs.error!.examples!) {
       em.inject({ kind: "status", status: 400, body }, 1);
-      const error = await failure(provider(em, { maxRetries: 0 }).fetch(query("2026-05-07", "2026-05-07"), callContext(20_000, () => at)), JIANDAOYUN_DEMO_KEY);
+      const error = await failure(
+        provider(em, { maxRetries: 0 }).fetch(
+          query("2026-05-07", "2026-05-07"),
+          callContext(20_000, () => at),
+        ),
+        JIANDAOYUN_DEMO_KEY,
+      );
       expect(error.code).toBe(ErrorCode.UPSTREAM_RATE_LIMITED);
     }
   });
@@ -377,7 +392,12 @@ describe("Jiandaoyun provider", () => {
     const day = addDays(today, -3);
     await provider(em).fetch(query(day, day), callContext(20_000, clock));
     const [r] = em.requests;
-    expect([r!.method, r!.path, r!.headers.authorization, r!.headers["content-type"]]).toEqual(["POST", PATH, `Bearer ${JIANDAOYUN_DEMO_KEY}`, "application/json"]);
+    expect([r!.method, r!.path, r!.headers.authorization, r!.headers["content-type"]]).toEqual([
+      "POST",
+      PATH,
+      `Bearer ${JIANDAOYUN_DEMO_KEY}`,
+      "application/json",
+    ]);
     expect(r!.rawBody).toBe(JSON.stringify({ date: day }));
     expect(r!.rawQuery).toBe("");
   });

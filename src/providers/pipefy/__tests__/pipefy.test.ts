@@ -7,7 +7,15 @@ import { startEmulator } from "../../../../test/support/emulators";
 import { callContext, failure, providerDeps } from "../../../../test/support/provider-harness";
 import type { Observation, Provider, ProviderQuery, ProviderResult } from "../../provider";
 import { PipefyDataSource } from "../pipefy.datasource";
-import { PIPEFY_DEFAULT_QUOTA, PIPEFY_DEMO_ORGANIZATION, PIPEFY_DEMO_TOKEN, PIPEFY_OPERATIONS, PIPEFY_TOKENS, PIPEFY_TOP_N, PipefyEmulator } from "../pipefy.emulator";
+import {
+  PIPEFY_DEFAULT_QUOTA,
+  PIPEFY_DEMO_ORGANIZATION,
+  PIPEFY_DEMO_TOKEN,
+  PIPEFY_OPERATIONS,
+  PIPEFY_TOKENS,
+  PIPEFY_TOP_N,
+  PipefyEmulator,
+} from "../pipefy.emulator";
 import { pipefyModule } from "../pipefy.provider";
 import { PipefyApiUsage } from "../pipefy.record";
 import { PipefySettings } from "../pipefy.settings";
@@ -48,7 +56,10 @@ function query(from: CalendarDate, to: CalendarDate, overrides: Partial<Provider
 }
 
 function fetchOnce(q: ProviderQuery, overrides: Partial<PipefySettings> = {}): Promise<ProviderResult> {
-  return pipefyModule.create(settings(overrides), providerDeps()).fetch(q, callContext(20_000, () => NOW));
+  return pipefyModule.create(settings(overrides), providerDeps()).fetch(
+    q,
+    callContext(20_000, () => NOW),
+  );
 }
 
 /** The emulator's log of one GraphQL operation. */
@@ -63,13 +74,19 @@ function variablesOf(operationName: string): Array<Record<string, unknown>> {
 /** A provider whose organization uuid is already memoized (so that the next request is a usage query), with the log reset. */
 async function providerWithUuid(): Promise<Provider> {
   const provider = pipefyModule.create(settings(), providerDeps());
-  await provider.fetch(query("2026-03-01", "2026-03-01"), callContext(20_000, () => NOW));
+  await provider.fetch(
+    query("2026-03-01", "2026-03-01"),
+    callContext(20_000, () => NOW),
+  );
   emulator.resetLog();
   return provider;
 }
 
 function fetchWith(provider: Provider, q: ProviderQuery): Promise<ProviderResult> {
-  return provider.fetch(q, callContext(20_000, () => NOW));
+  return provider.fetch(
+    q,
+    callContext(20_000, () => NOW),
+  );
 }
 
 /** A contract-conforming answer of the daily+window operation for February with the emulator's days and the given Counter row. */
@@ -141,7 +158,7 @@ describe("Pipefy emulator", () => {
       method: "POST",
       headers: { authorization: `Bearer ${PIPEFY_DEMO_TOKEN}`, "content-type": "application/json" },
       body: JSON.stringify({
-        query: "query q($p: PeriodFilter!) { apiUsageStats(organizationUuid: \"x\", period: $p) { limit } }",
+        query: 'query q($p: PeriodFilter!) { apiUsageStats(organizationUuid: "x", period: $p) { limit } }',
         variables: { p: "last_year" },
       }),
     });
@@ -178,8 +195,15 @@ describe("Pipefy emulator: the contract", () => {
 
     expect(res.body).toEqual({
       data: {
-        apiUsageStatsGroupedBy: { data: [{ dimension: "Counter", metric: sumDays(FEBRUARY.from, FEBRUARY.to), __typename: "MetricItem" }], __typename: "APIUsageSummary" },
-        apiUsageStatsDaily: { data: eachDay(FEBRUARY.from, FEBRUARY.to).reverse().map((date) => ({ date, metric: emulator.dailyTotal(date) })) },
+        apiUsageStatsGroupedBy: {
+          data: [{ dimension: "Counter", metric: sumDays(FEBRUARY.from, FEBRUARY.to), __typename: "MetricItem" }],
+          __typename: "APIUsageSummary",
+        },
+        apiUsageStatsDaily: {
+          data: eachDay(FEBRUARY.from, FEBRUARY.to)
+            .reverse()
+            .map((date) => ({ date, metric: emulator.dailyTotal(date) })),
+        },
       },
     });
   });
@@ -222,7 +246,11 @@ describe("Pipefy provider: daily totals", () => {
     emulator.quota = null;
     const result = await fetchOnce(query("2026-02-20", "2026-03-05"));
 
-    expect(variablesOf("apiUsageDailyWithWindow").map((v) => v.period).sort()).toEqual(["current_month", "last_month"]);
+    expect(
+      variablesOf("apiUsageDailyWithWindow")
+        .map((v) => v.period)
+        .sort(),
+    ).toEqual(["current_month", "last_month"]);
     expect(result.observations.map((o) => [o.start, o.value])).toEqual(eachDay("2026-02-20", "2026-03-05").map((d) => [d, emulator.dailyTotal(d)]));
     expect(result.issues).toEqual([]);
 
@@ -253,13 +281,19 @@ describe("Pipefy provider: daily totals", () => {
     expect(result.issues).toEqual([]);
     expect(result.finalizedThrough).toBe("2026-03-17");
     expect(variablesOf("apiUsageDailyWithWindow")).toEqual([{ organizationUuid: PIPEFY_DEMO_ORGANIZATION.uuid, period: "current_month" }]);
-    expect(emulator.requests.every((r) => r.method === "POST" && r.path === "/graphql" && r.headers.authorization === `Bearer ${PIPEFY_DEMO_TOKEN}`)).toBe(true);
+    expect(emulator.requests.every((r) => r.method === "POST" && r.path === "/graphql" && r.headers.authorization === `Bearer ${PIPEFY_DEMO_TOKEN}`)).toBe(
+      true,
+    );
   });
 
   it("asks for the fewest periods that cover a range across months", async () => {
     const result = await fetchOnce(query("2026-02-20", "2026-03-03"));
 
-    expect(variablesOf("apiUsageDailyWithWindow").map((v) => v.period).sort()).toEqual(["current_month", "last_month"]);
+    expect(
+      variablesOf("apiUsageDailyWithWindow")
+        .map((v) => v.period)
+        .sort(),
+    ).toEqual(["current_month", "last_month"]);
     expect(result.observations.map((o) => [o.start, o.value])).toEqual(eachDay("2026-02-20", "2026-03-03").map((d) => [d, emulator.dailyTotal(d)]));
     expect(result.observations.every((o) => o.final)).toBe(true);
 
@@ -288,8 +322,14 @@ describe("Pipefy provider: daily totals", () => {
 
   it("looks the organization's uuid up once across two fetches", async () => {
     const provider = pipefyModule.create(settings(), providerDeps());
-    await provider.fetch(query("2026-03-01", "2026-03-05"), callContext(20_000, () => NOW));
-    await provider.fetch(query(FEBRUARY.from, FEBRUARY.to, { groupBy: ["token"] }), callContext(20_000, () => NOW));
+    await provider.fetch(
+      query("2026-03-01", "2026-03-05"),
+      callContext(20_000, () => NOW),
+    );
+    await provider.fetch(
+      query(FEBRUARY.from, FEBRUARY.to, { groupBy: ["token"] }),
+      callContext(20_000, () => NOW),
+    );
 
     expect(variablesOf("organizationUuid")).toEqual([{ id: PIPEFY_DEMO_ORGANIZATION.id }]);
     expect(calls("apiUsageDailyWithWindow")).toHaveLength(1);
@@ -374,13 +414,21 @@ describe("Pipefy provider: breakdowns", () => {
     // last_3_months runs through today here, so it holds all of current_month.
     emulator.lastThreeMonths = "throughToday";
     const breakdown = await fetchOnce(query("2026-01-10", "2026-03-05", { groupBy: ["token"] }));
-    expect(variablesOf("apiUsageStats").map((v) => v.period).sort()).toEqual(["current_month", "last_3_months"]);
+    expect(
+      variablesOf("apiUsageStats")
+        .map((v) => v.period)
+        .sort(),
+    ).toEqual(["current_month", "last_3_months"]);
     expect(breakdown.observations.every((o) => o.start === "2026-01-01" && o.end === TODAY)).toBe(true);
     expect(sumOf(breakdown.observations)).toBe(sumDays("2026-01-01", TODAY));
 
     emulator.resetLog();
     const daily = await fetchOnce(query("2026-01-30", "2026-03-02"));
-    expect(variablesOf("apiUsageDailyWithWindow").map((v) => v.period).sort()).toEqual(["current_month", "last_3_months"]);
+    expect(
+      variablesOf("apiUsageDailyWithWindow")
+        .map((v) => v.period)
+        .sort(),
+    ).toEqual(["current_month", "last_3_months"]);
     expect(daily.observations.map((o) => [o.start, o.value])).toEqual(eachDay("2026-01-30", "2026-03-02").map((d) => [d, emulator.dailyTotal(d)]));
     expect(daily.issues).toEqual([]);
   });
@@ -388,7 +436,13 @@ describe("Pipefy provider: breakdowns", () => {
   it("keeps limit as the organization's quota, never as a row cap", async () => {
     // A quota equal to the number of tokens: read as a row cap, it would make the breakdown look capped.
     emulator.quota = PIPEFY_TOKENS.length;
-    const summary = await new PipefyDataSource(settings(), providerDeps()).summary(PIPEFY_DEMO_ORGANIZATION.uuid, "last_month", "token", 0, callContext(20_000, () => NOW));
+    const summary = await new PipefyDataSource(settings(), providerDeps()).summary(
+      PIPEFY_DEMO_ORGANIZATION.uuid,
+      "last_month",
+      "token",
+      0,
+      callContext(20_000, () => NOW),
+    );
     expect(summary).toEqual({ rows: emulator.breakdown("token", FEBRUARY.from, FEBRUARY.to), window: FEBRUARY, quota: PIPEFY_TOKENS.length });
     expect(summary.rows).toHaveLength(PIPEFY_TOKENS.length);
 
@@ -416,17 +470,26 @@ describe("Pipefy provider: breakdowns", () => {
     const provider = await providerWithUuid();
     const rows = emulator.breakdown("token", FEBRUARY.from, FEBRUARY.to);
     emulator.inject(
-      { kind: "status", status: 200, body: { data: { apiUsageStatsGroupedBy: { data: rows, filterDate: FEBRUARY, limit: 5_000 } } }, offContract: "an answer under the documents' sample key instead of the key selected" },
+      {
+        kind: "status",
+        status: 200,
+        body: { data: { apiUsageStatsGroupedBy: { data: rows, filterDate: FEBRUARY, limit: 5_000 } } },
+        offContract: "an answer under the documents' sample key instead of the key selected",
+      },
       1,
     );
     const result = await fetchWith(provider, query(FEBRUARY.from, FEBRUARY.to, { groupBy: ["token"] }));
 
-    expect(result.observations.map((o) => [o.dimensions.token?.value, o.start, o.end, o.value])).toEqual(rows.map((r) => [r.dimension, FEBRUARY.from, FEBRUARY.to, r.metric]));
+    expect(result.observations.map((o) => [o.dimensions.token?.value, o.start, o.end, o.value])).toEqual(
+      rows.map((r) => [r.dimension, FEBRUARY.from, FEBRUARY.to, r.metric]),
+    );
     expect(result.issues).toEqual([]);
   });
 
   it("accepts the vendor document's three sample answers, keyed apiUsageStatsGroupedBy with __typename and without filterDate or limit", async () => {
-    const samples = ["pipefy-1.json", "pipefy-2.json", "pipefy-3.json"].map((name) => contractSample(name) as { data: { apiUsageStatsGroupedBy: { data: Array<{ dimension: string; metric: number }> } } });
+    const samples = ["pipefy-1.json", "pipefy-2.json", "pipefy-3.json"].map(
+      (name) => contractSample(name) as { data: { apiUsageStatsGroupedBy: { data: Array<{ dimension: string; metric: number }> } } },
+    );
     const listed = (i: number) => samples[i]!.data.apiUsageStatsGroupedBy.data.map((r) => ({ dimension: r.dimension, metric: r.metric }));
     for (const [i, sample] of samples.entries()) {
       expect(parseSummary(sample, FEBRUARY)).toEqual({ rows: listed(i), window: FEBRUARY, quota: null });
@@ -435,20 +498,32 @@ describe("Pipefy provider: breakdowns", () => {
 
     const provider = await providerWithUuid();
     const offContract = "the vendor document's sample answer, for an operation that selects apiUsageStats with filterDate and limit";
-    for (const [i, key] of [[0, "operation"], [1, "token"]] as const) {
+    for (const [i, key] of [
+      [0, "operation"],
+      [1, "token"],
+    ] as const) {
       emulator.inject({ kind: "status", status: 200, body: samples[i], offContract }, 1);
       const result = await fetchWith(provider, query(FEBRUARY.from, FEBRUARY.to, { groupBy: [key] }));
-      expect(result.observations.map((o) => [o.dimensions[key]?.value, o.start, o.end, o.value])).toEqual(listed(i).map((r) => [r.dimension, FEBRUARY.from, FEBRUARY.to, r.metric]));
+      expect(result.observations.map((o) => [o.dimensions[key]?.value, o.start, o.end, o.value])).toEqual(
+        listed(i).map((r) => [r.dimension, FEBRUARY.from, FEBRUARY.to, r.metric]),
+      );
       expect(result.issues).toEqual([]);
     }
 
     // The Counter sample as the period total beside daily rows that add up to it.
-    const days = [{ date: "2026-02-03", metric: 700 }, { date: "2026-02-01", metric: 17 }];
+    const days = [
+      { date: "2026-02-03", metric: 700 },
+      { date: "2026-02-01", metric: 17 },
+    ];
     const daily = { data: { daily: { data: days }, ...samples[2]!.data } };
     expect(parseDailyWithWindow(daily, FEBRUARY)).toEqual({ days, window: FEBRUARY, total: { rows: listed(2), window: FEBRUARY, quota: null } });
     emulator.inject({ kind: "status", status: 200, body: daily, offContract }, 1);
     const totals = await fetchWith(provider, query("2026-02-01", "2026-02-03"));
-    expect(totals.observations.map((o) => [o.start, o.value])).toEqual([["2026-02-01", 17], ["2026-02-02", 0], ["2026-02-03", 700]]);
+    expect(totals.observations.map((o) => [o.start, o.value])).toEqual([
+      ["2026-02-01", 17],
+      ["2026-02-02", 0],
+      ["2026-02-03", 700],
+    ]);
     expect(totals.issues).toEqual([]);
   });
 
@@ -490,7 +565,10 @@ describe("Pipefy provider: errors", () => {
       ["SOMETHING_NEW", ErrorCode.UPSTREAM_BAD_RESPONSE],
     ];
     for (const [code, expected] of cases) {
-      emulator.clearFaults().resetLog().inject({ kind: "status", status: 200, body: { data: null, errors: [{ message: `upstream says ${code}`, extensions: { code } }] } });
+      emulator
+        .clearFaults()
+        .resetLog()
+        .inject({ kind: "status", status: 200, body: { data: null, errors: [{ message: `upstream says ${code}`, extensions: { code } }] } });
       const error = await failure(fetchOnce(query("2026-03-01", "2026-03-05")), PIPEFY_DEMO_TOKEN);
       expect([code, error.code]).toEqual([code, expected]);
       expect(error.message).not.toContain("upstream says");
@@ -519,16 +597,34 @@ describe("Pipefy provider: errors", () => {
       ["a dimension that is not a string", "breakdown", breakdown([row(7, 5)])],
       ["a negative daily count", "daily", days([{ date: "2026-02-01", metric: -10 }])],
       ["a fractional daily count", "daily", days([{ date: "2026-02-01", metric: 0.5 }])],
-      ["a day listed twice", "daily", days([{ date: "2026-02-01", metric: 5 }, { date: "2026-02-01", metric: 5 }])],
+      [
+        "a day listed twice",
+        "daily",
+        days([
+          { date: "2026-02-01", metric: 5 },
+          { date: "2026-02-01", metric: 5 },
+        ]),
+      ],
       ["a daily date that is not yyyy-MM-dd", "daily", days([{ date: "2026-02-01T00:00:00Z", metric: 10 }])],
-      ["a period total of two rows", "daily", { data: { daily: { data: [] }, total: { data: [row("Counter", 1), row("Other", 1)], filterDate: FEBRUARY, limit: 1 } } }],
+      [
+        "a period total of two rows",
+        "daily",
+        { data: { daily: { data: [] }, total: { data: [row("Counter", 1), row("Other", 1)], filterDate: FEBRUARY, limit: 1 } } },
+      ],
       ["a negative limit", "breakdown", { data: { apiUsageStats: { data: [row("GetCards", 1)], filterDate: FEBRUARY, limit: -1 } } }],
-      ["a filterDate with one end only", "breakdown", { data: { apiUsageStats: { data: [row("GetCards", 1)], filterDate: { from: "2026-02-01", to: null }, limit: 1 } } }],
+      [
+        "a filterDate with one end only",
+        "breakdown",
+        { data: { apiUsageStats: { data: [row("GetCards", 1)], filterDate: { from: "2026-02-01", to: null }, limit: 1 } } },
+      ],
     ];
     for (const [name, kind, body] of cases) {
       const provider = await providerWithUuid();
       emulator.inject({ kind: "status", status: 200, body, offContract: name }, 1);
-      const error = await failure(fetchWith(provider, query(FEBRUARY.from, FEBRUARY.to, kind === "breakdown" ? { groupBy: ["token"] } : {})), PIPEFY_DEMO_TOKEN);
+      const error = await failure(
+        fetchWith(provider, query(FEBRUARY.from, FEBRUARY.to, kind === "breakdown" ? { groupBy: ["token"] } : {})),
+        PIPEFY_DEMO_TOKEN,
+      );
       expect([name, error.code]).toEqual([name, ErrorCode.UPSTREAM_BAD_RESPONSE]);
       expect(error.message).not.toMatch(/GetCards|-3|2\.5|0\.5/);
       expect([name, emulator.requests.map((r) => r.status)]).toEqual([name, [200]]);
@@ -552,7 +648,10 @@ describe("Pipefy provider: errors", () => {
   });
 
   it("treats TOO_MANY_REQUESTS in an HTTP 200 answer as rate limiting, and so does the emulator's rate limit", async () => {
-    emulator.inject({ kind: "status", status: 200, body: { errors: [{ message: "slow down", extensions: { code: "TOO_MANY_REQUESTS" } }] }, headers: { "retry-after": "0" } }, 1);
+    emulator.inject(
+      { kind: "status", status: 200, body: { errors: [{ message: "slow down", extensions: { code: "TOO_MANY_REQUESTS" } }] }, headers: { "retry-after": "0" } },
+      1,
+    );
     const result = await fetchOnce(query("2026-03-01", "2026-03-02"));
     expect(result.observations).toHaveLength(2);
     expect(emulator.requests.map((r) => r.status)).toEqual([200, 200, 200]);
@@ -568,8 +667,19 @@ describe("Pipefy provider: errors", () => {
   it("reports an answer under a key the operation did not select as UPSTREAM_BAD_RESPONSE, not read in its place", async () => {
     // Nor is it read as the documents' sample key.
     const provider = await providerWithUuid();
-    emulator.inject({ kind: "status", status: 200, body: { data: { usage: { data: [{ dimension: "Counter", metric: 1 }] } } }, offContract: "an answer under a key the operation did not select" });
-    const error = await failure(provider.fetch(query(FEBRUARY.from, FEBRUARY.to, { groupBy: ["token"] }), callContext(20_000, () => NOW)), PIPEFY_DEMO_TOKEN);
+    emulator.inject({
+      kind: "status",
+      status: 200,
+      body: { data: { usage: { data: [{ dimension: "Counter", metric: 1 }] } } },
+      offContract: "an answer under a key the operation did not select",
+    });
+    const error = await failure(
+      provider.fetch(
+        query(FEBRUARY.from, FEBRUARY.to, { groupBy: ["token"] }),
+        callContext(20_000, () => NOW),
+      ),
+      PIPEFY_DEMO_TOKEN,
+    );
     expect(error.code).toBe(ErrorCode.UPSTREAM_BAD_RESPONSE);
     expect(emulator.requests).toHaveLength(1);
   });
