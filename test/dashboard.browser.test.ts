@@ -113,15 +113,13 @@ describe("the dashboard in Chromium, demo mode", () => {
     for (const series of report.series as Array<{ metric: { key: string }; total: number | null }>) {
       expected.set(series.metric.key, (expected.get(series.metric.key) ?? 0) + (series.total ?? 0));
     }
-    const charts = await w.page
-      .locator(".chart")
-      .evaluateAll((cards) =>
-        cards.map((c) => ({
-          metric: (c as HTMLElement).dataset.metric!,
-          total: Number((c as HTMLElement).dataset.plottedTotal),
-          canvases: c.querySelectorAll("canvas").length,
-        })),
-      );
+    const charts = await w.page.locator(".chart").evaluateAll((cards) =>
+      cards.map((c) => ({
+        metric: (c as HTMLElement).dataset.metric!,
+        total: Number((c as HTMLElement).dataset.plottedTotal),
+        canvases: c.querySelectorAll("canvas").length,
+      })),
+    );
     expect(charts.map((c) => c.metric).sort()).toEqual([...expected.keys()].sort());
     expect(charts.length).toBe(20);
     for (const chart of charts) {
