@@ -1,5 +1,6 @@
 import type { EmulatorServer } from "../src/providers/emulator/emulator-server";
 import { postGraphQL, startServer, utcDay, type RunningServer } from "./support/server-harness";
+import { requestCount } from "./support/emulators";
 
 /**
  * The bad-input suite: every malformed, impossible or oversized request gets a clear 4xx before any
@@ -8,7 +9,7 @@ import { postGraphQL, startServer, utcDay, type RunningServer } from "./support/
 describe("bad input", () => {
   let s: RunningServer;
   let emulators: EmulatorServer[];
-  const upstreamCalls = () => emulators.reduce((n, e) => n + e.requests.length, 0);
+  const upstreamCalls = () => requestCount(emulators);
 
   beforeAll(async () => {
     s = await startServer({ mutate: (raw) => (raw.graphql = { maxDepth: 4, maxAliases: 10, maxTokens: 1_000, maxDirectives: 10, maxFanOut: 4_000 }) });

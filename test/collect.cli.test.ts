@@ -6,6 +6,7 @@ import { promisify } from "node:util";
 import { startDemo, type Demo } from "../src/demo";
 import type { JiandaoyunEmulator } from "../src/providers/jiandaoyun/jiandaoyun.emulator";
 import { utcDay } from "./support/server-harness";
+import { requestCount } from "./support/emulators";
 
 const run = promisify(execFile);
 // What `npm run collect` runs (npm test builds dist/ before jest).
@@ -15,7 +16,7 @@ describe("npm run collect", () => {
   let demo: Demo;
   let dir: string;
   let configFile: string;
-  const calls = () => [...demo.emulators.values()].reduce((n, e) => n + e.requests.length, 0);
+  const calls = () => requestCount(demo.emulators.values());
   const collect = (...args: string[]) => run(process.execPath, [COLLECT, "--config", configFile, ...args], { env: { PATH: process.env.PATH }, cwd: tmpdir() });
 
   beforeAll(async () => {

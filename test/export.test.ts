@@ -6,6 +6,7 @@ import { providerDemo } from "../src/providers/demo-registry";
 import type { EmulatorServer } from "../src/providers/emulator/emulator-server";
 import { startEmulator } from "./support/emulators";
 import { startServer, USAGE_QUERY, utcDay, type RunningServer } from "./support/server-harness";
+import { requestCount } from "./support/emulators";
 
 interface Report {
   series: Array<{
@@ -41,7 +42,7 @@ const exportUrl = (base: string, params: Record<string, string>) => `${base}/exp
 describe("GET /export/usage.csv in demo mode", () => {
   let s: RunningServer;
   let emulators: EmulatorServer[];
-  const upstreamCalls = () => emulators.reduce((n, e) => n + e.requests.length, 0);
+  const upstreamCalls = () => requestCount(emulators);
 
   beforeAll(async () => {
     s = await startServer();

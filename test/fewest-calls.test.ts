@@ -4,6 +4,7 @@ import type { JiandaoyunEmulator } from "../src/providers/jiandaoyun/jiandaoyun.
 import { createServer, type UsageGraphServer } from "../src/server/server";
 import { startRedis, type RedisServer } from "./support/redis";
 import { postGraphQL, utcDay } from "./support/server-harness";
+import { requestCount } from "./support/emulators";
 
 /**
  * Upstream call counts, measured at the emulators: never wall-clock times. Every server here talks
@@ -18,7 +19,7 @@ const REPORT = (from: string, to: string, extra = "") => `
 describe("fewest upstream calls", () => {
   let demo: Demo;
   const servers: UsageGraphServer[] = [];
-  const calls = () => [...demo.emulators.values()].reduce((n, e) => n + e.requests.length, 0);
+  const calls = () => requestCount(demo.emulators.values());
   const resetCalls = () => demo.emulators.forEach((e) => e.resetLog());
 
   /**

@@ -5,6 +5,7 @@ import { resolveConfig, type Config } from "../src/config/config";
 import { startDemo, type Demo } from "../src/demo";
 import { createServer, type UsageGraphServer } from "../src/server/server";
 import { postGraphQL, utcDay } from "./support/server-harness";
+import { requestCount } from "./support/emulators";
 
 /**
  * The usage store through the real server (DESIGN §6): final days are served from it before anyone
@@ -17,7 +18,7 @@ describe("the usage store", () => {
   let dir: string;
   let config: Config;
   const servers: UsageGraphServer[] = [];
-  const calls = () => [...demo.emulators.values()].reduce((n, e) => n + e.requests.length, 0);
+  const calls = () => requestCount(demo.emulators.values());
 
   async function serve(now?: () => number): Promise<string> {
     const server = await createServer(config, { now });

@@ -1,5 +1,6 @@
 import type { EmulatorServer } from "../src/providers/emulator/emulator-server";
 import { startServer, utcDay, type RunningServer } from "./support/server-harness";
+import { requestCount } from "./support/emulators";
 
 const USAGE = `query Usage($input: UsageInput!) {
   organization(id: "demo") { usage(input: $input) { series { total } sources { provider state } } }
@@ -8,7 +9,7 @@ const USAGE = `query Usage($input: UsageInput!) {
 describe("usage input validation", () => {
   let s: RunningServer;
   let emulators: EmulatorServer[];
-  const upstreamCalls = () => emulators.reduce((n, e) => n + e.requests.length, 0);
+  const upstreamCalls = () => requestCount(emulators);
 
   beforeAll(async () => {
     s = await startServer();

@@ -33,3 +33,10 @@ function track<E extends EmulatorServer>(emulator: E): E {
   running.add(emulator);
   return emulator;
 }
+
+/** Upstream requests the given emulators have received (and recorded) so far. */
+export function requestCount(emulators: Iterable<EmulatorServer>): number {
+  let n = 0;
+  for (const e of emulators) n += e.requests.length;
+  return n;
+}
