@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { addDays, daysInRange, monthStart } from "../src/common/dates";
 import { resolveConfig, type Config } from "../src/config/config";
 import { startDemo, type Demo } from "../src/demo";
 import { createServer, type UsageGraphServer } from "../src/server/server";
@@ -83,6 +84,40 @@ describe("the usage store", () => {
     ]);
     expect(series.filter((s: any) => s.provider === "JIANDAOYUN")).toHaveLength(11);
     expect(calls()).toBe(0);
+    await stopServers();
+  });
+
+  it("serves a Pipefy breakdown by operation of a month past Pipefy's three months, from the store, with the same PARTIAL issues", async () => {
+    // Last calendar month, which Pipefy answers as one period (its true window: the whole month).
+    const monthEnd = addDays(monthStart(utcDay(0)), -1);
+    const month = { from: monthStart(monthEnd), to: monthEnd };
+    const breakdown = (from: string, to: string) => `{ organization(id: "demo") { usage(input: { from: "${from}", to: "${to}", granularity: MONTH,
+      providers: [PIPEFY], groupBy: ["operation"] }) { series { dimensions { key value } points { start end value final } total }
+      sources { provider state error { code message } upstreamRequests cachedResponses storedDays } } } }`;
+
+    // Ten days of it, asked now: Pipefy answers the whole month, and that is what is stored.
+    const part = await postGraphQL(await serve(), breakdown(addDays(month.from, 4), addDays(month.from, 13)));
+    const fresh = part.body.data.organization.usage;
+    expect(fresh.sources[0]).toMatchObject({ state: "PARTIAL", storedDays: 0, error: { code: "UPSTREAM_PARTIAL_DATA" } });
+    expect(fresh.sources[0].upstreamRequests).toBeGreaterThan(0);
+    expect(part.body.errors!.map((e: any) => e.message)).toContainEqual(expect.stringContaining(`the breakdown covers ${month.from}..${month.to}, not just`));
+    expect(fresh.series.length).toBeGreaterThan(1);
+    expect(fresh.series.every((s: any) => s.points.every((p: any) => p.start === month.from && p.end === month.to && p.final))).toBe(true);
+    await stopServers();
+
+    // 200 days on, every vendor down: the whole month comes from the store, its top-10 issue
+    // restated, the "covers more than asked" one gone (the window is the range now).
+    demo.emulators.forEach((e) => e.resetLog().inject({ kind: "status", status: 503 }));
+    const later = () => Date.now() + 200 * DAY_MS;
+    const res = await postGraphQL(await serve(later), breakdown(month.from, month.to));
+    const stored = res.body.data.organization.usage;
+    expect(calls()).toBe(0);
+    expect(stored.sources[0]).toMatchObject({ upstreamRequests: 0, cachedResponses: 0, storedDays: daysInRange(month.from, month.to) });
+    expect(stored.series).toEqual(fresh.series);
+    const restated = (part.body.errors as Array<{ message: string }>).map((e) => e.message).filter((m) => !m.includes("not just"));
+    expect((res.body.errors ?? []).map((e: any) => e.message)).toEqual(restated);
+    expect(restated).toEqual([expect.stringContaining(`top 10 operations for ${month.from}..${month.to}`)]);
+    expect(stored.sources[0]).toMatchObject({ state: "PARTIAL", error: { code: "UPSTREAM_PARTIAL_DATA", message: restated[0] } });
     await stopServers();
   });
 

@@ -122,6 +122,13 @@ export interface SourceIssue {
   code: UpstreamErrorCode | ErrorCode;
   message: string;
   retryAfterSeconds?: number;
+  /**
+   * The issue follows from the answer's observations themselves (a window wider than the range, an
+   * "(other)" entry for a capped top list), not from days or rows the provider left unknown: the
+   * answer is complete at its resolution, may be stored, and `Provider.restateIssues` says the same
+   * of the same observations read back from the store. Absent: the issue may hide unknown days.
+   */
+  restatable?: true;
 }
 
 /** A vendor-declared quota (Pipefy's `limit`): how much of a metric a window of days allows. */
@@ -166,6 +173,12 @@ export interface CallStats {
 export interface Provider {
   readonly catalog: ProviderCatalog;
   fetch(query: ProviderQuery, call: CallContext): Promise<ProviderResult>;
+  /**
+   * The `restatable` issues a fresh answer made of these observations would carry for `query`.
+   * Called for observations served from the store; a provider whose answers have no restatable
+   * issues need not have it.
+   */
+  restateIssues?(query: ProviderQuery, observations: readonly Observation[], now: number): SourceIssue[];
 }
 
 /** Process-wide things shared by every provider instance. */

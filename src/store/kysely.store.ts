@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { sql, type Insertable, type Kysely } from "kysely";
-import { isCalendarDate, type CalendarDate, type DateRange } from "../common/dates";
+import { addDays, daysInRange, isCalendarDate, type CalendarDate, type DateRange } from "../common/dates";
 import type { CollectionRunRow, ObservationRow, StoreDatabase, StoreDialect } from "./store.schema";
 import {
   StoreArgumentError,
@@ -20,6 +20,11 @@ import {
 const ROWS_PER_INSERT = 500;
 const RUN_STATES: ReadonlySet<string> = new Set<CollectionRunState>(["RUNNING", "OK", "PARTIAL", "FAILED"]);
 const MAX_ERROR_MESSAGE = 1_000;
+/**
+ * The widest window an observation may have (Pipefy's widest period is three months). It bounds a
+ * range read: a row overlapping `range` starts at most this many days before it.
+ */
+export const MAX_WINDOW_DAYS = 366;
 
 /** The store over SQLite or PostgreSQL: the same queries for both, through Kysely. */
 export class KyselyStore implements UsageStore {
@@ -55,6 +60,7 @@ export class KyselyStore implements UsageStore {
       if (typeof o.metric !== "string" || o.metric === "") throw new StoreArgumentError(`${where}.metric: must be a non-empty string`);
       if (!isCalendarDate(o.start) || !isCalendarDate(o.end) || o.start > o.end)
         throw new StoreArgumentError(`${where} (${o.metric}): start and end must be calendar dates with start <= end`);
+      if (daysInRange(o.start, o.end) > MAX_WINDOW_DAYS) throw new StoreArgumentError(`${where} (${o.metric}): a window is at most ${MAX_WINDOW_DAYS} days`);
       if (typeof o.value !== "number" || !Number.isFinite(o.value)) throw new StoreArgumentError(`${where} (${o.metric}): value must be a finite number`);
       if (final && !o.final) throw new StoreArgumentError(`${where} (${o.metric}): a final write holds only final observations`);
       const { dims, labels } = encodeDimensions(o.dimensions, where);
@@ -149,8 +155,9 @@ export class KyselyStore implements UsageStore {
       .where("provider", "=", provider)
       .where("scope", "=", scope)
       .where("final", "=", 1)
-      .where("start_day", ">=", range.from)
-      .where("end_day", "<=", range.to);
+      .where("start_day", ">=", addDays(range.from, 1 - MAX_WINDOW_DAYS))
+      .where("start_day", "<=", range.to)
+      .where("end_day", ">=", range.from);
     if (metrics !== undefined) query = query.where("metric", "in", [...metrics]);
     const rows = await query.orderBy("start_day").orderBy("metric").orderBy("dims").orderBy("end_day").execute();
     return rows.map((r) => ({

@@ -75,7 +75,7 @@ export interface UsageStore {
    * organization, provider, scope, metric, dimensions, start and end) and marks `days` covered for
    * `scope`. Rows and coverage are final exactly when the write is: a final write replaces non-final
    * rows, a non-final write never replaces a final one, and in a final write every observation must
-   * be final. Writing the same answer twice changes
+   * be final; a window is at most MAX_WINDOW_DAYS (366) days. Writing the same answer twice changes
    * nothing. Throws StoreArgumentError for a bad argument (a non-finite value, a bad date, the same
    * key twice) before writing anything.
    */
@@ -83,7 +83,8 @@ export interface UsageStore {
   /** Days of `range` covered as FINAL for `scope`. A range whose `from` is after its `to` is empty. */
   finalDays(org: string, provider: string, scope: string, range: DateRange): Promise<Set<CalendarDate>>;
   /**
-   * Final observations written for `scope` whose window [start, end] lies inside `range`, ordered
+   * Final observations written for `scope` whose window [start, end] overlaps `range` (a Pipefy
+   * period reaching past it included: the caller decides what a window answers), ordered
    * by start, metric, dimensions. Per scope like coverage: a filtered answer and an unfiltered one
    * hold rows of the same metric, dimensions and day, and must not add up on read.
    */

@@ -1,7 +1,8 @@
 import { LRUCache } from "lru-cache";
-import { addDays, eachDay, type CalendarDate, type DateRange } from "../common/dates";
+import { addDays, eachDay, mergeRanges, type CalendarDate, type DateRange } from "../common/dates";
+import { ErrorCode } from "../common/errors";
 import type { Logger } from "../common/logger";
-import type { CallContext, DimensionKey, DimensionValue, Observation, Provider, ProviderQuery, ProviderResult } from "../providers/provider";
+import type { CallContext, DimensionKey, DimensionValue, Observation, Provider, ProviderQuery, ProviderResult, SourceIssue } from "../providers/provider";
 import type { StoredObservation, UsageStore } from "../store/store";
 
 /** A provider's answer with the number of its days that came from the store. */
@@ -48,26 +49,37 @@ export class StoredFetch {
     const key = provider.catalog.key;
     const scope = fetchScope(query);
     const full: ProviderQuery = { ...query, metrics: provider.catalog.metrics.map((m) => m.key) };
-    const { covered, stored } = await this.read(organization, key, scope, query.range);
+    const { covered, stored } = consistent(await this.read(organization, key, scope, query.range));
 
     const gaps = gapsOf(query.range, covered);
     const answers = await Promise.all(gaps.map((range) => provider.fetch({ ...full, range }, call)));
-    // Fresh observations first: a window that reaches into stored days (a Pipefy month) is fresh
-    // as a whole; a stored row is used only where every day of it (inside the range) is stored.
-    const fresh = answers.flatMap((a) => a.observations).filter((o) => !withinDays(o, query.range, covered));
-    const kept = stored.filter((o) => withinDays(o, query.range, covered)).map(toObservation);
-    const issues = answers.flatMap((a) => a.issues);
+    // Fresh observations first: a window that reaches into stored days (a Pipefy period) is fresh
+    // as a whole, and a stored window it overlaps gives way to it; a stored row is used only where
+    // every day of it (inside the range) is stored. Two gaps answered by one window list it once.
+    const fresh = uniqueObservations(answers.flatMap((a) => a.observations)).filter((o) => !withinDays(o, query.range, covered));
+    const freshWindows = windowsOf(fresh);
+    const displaced = stored.filter((o) => freshWindows.some((f) => overlap(f, o)));
+    const kept = stored.filter((o) => withinDays(o, query.range, covered) && !displaced.includes(o)).map(toObservation);
+    const observations = [...kept, ...fresh];
+    // Restatable issues are said of the whole answer against the query's range, not of each gap's
+    // answer against its gap ("covers more than asked" of a gap may be exactly the range).
+    const restate = provider.restateIssues?.bind(provider);
+    const issues = [
+      ...answers.flatMap((a) => a.issues).filter((i) => !(restate && i.restatable)),
+      ...displacedIssues(provider, query.range, displaced, freshWindows, covered),
+      ...(restate?.(query, observations, call.now()) ?? []),
+    ];
     const finalized = [...answers.map((a) => a.finalizedThrough), covered.size > 0 ? [...covered].sort().at(-1)! : null].filter(
       (d): d is CalendarDate => d !== null,
     );
 
     await Promise.all(gaps.map((range, i) => this.remember(organization, key, scope, range, answers[i]!)));
     return {
-      observations: [...kept, ...fresh],
+      observations,
       records: answers.flatMap((a) => a.records),
       // Quotas are not stored: only an answer asked for now reports one.
       quotas: answers.flatMap((a) => a.quotas ?? []),
-      issues,
+      issues: [...new Map(issues.map((i) => [`${i.code}\n${i.message}`, i])).values()],
       finalizedThrough: finalized.length > 0 ? finalized.sort().at(-1)! : null,
       storedDays: covered.size,
     };
@@ -91,17 +103,34 @@ export class StoredFetch {
 
   /**
    * Writes what a gap's answer holds as final: its final rows, and as covered the days of the gap
-   * the provider has closed that no non-final window touches. An answer with issues is not
-   * written at all: which of its days it really answered is not known.
+   * the provider has closed that no non-final window touches. A final window reaching past the gap
+   * (a Pipefy period) covers its other days too, since it answered them, unless one of them is
+   * covered already: two windows of one scope must never overlap, or a read would count their days
+   * twice, so such a window is not written at all (nor are the gap's days under it). An answer with
+   * an issue that may hide unknown days (not `restatable`) is not written: which of its days it
+   * really answered is not known.
    */
   private async remember(organization: string, provider: string, scope: string, range: DateRange, answer: ProviderResult): Promise<void> {
-    if (answer.issues.length > 0 || answer.finalizedThrough === null) return;
+    if (answer.issues.some((i) => !i.restatable) || answer.finalizedThrough === null) return;
+    const closed = answer.finalizedThrough;
     const open = answer.observations.filter((o) => !o.final);
-    const days = eachDay(range.from, range.to).filter((d) => d <= answer.finalizedThrough! && !open.some((o) => o.start <= d && o.end >= d));
-    if (days.length === 0) return;
-    const rows = answer.observations.filter((o) => o.final).map(toStored);
+    const days = new Set(eachDay(range.from, range.to).filter((d) => d <= closed && !open.some((o) => o.start <= d && o.end >= d)));
+    let rows = answer.observations.filter((o) => o.final);
     try {
-      await this.store.write(organization, provider, scope, days, rows, true);
+      for (const window of windowsOf(rows)) {
+        const outside = eachDay(window.start, window.end).filter((d) => d < range.from || d > range.to);
+        if (outside.length === 0) continue;
+        const taken = await this.store.finalDays(organization, provider, scope, { from: outside[0]!, to: outside.at(-1)! });
+        const inWindow = (o: Observation) => o.start === window.start && o.end === window.end;
+        if (outside.some((d) => taken.has(d))) {
+          rows = rows.filter((o) => !inWindow(o));
+          for (const d of eachDay(window.start, window.end)) days.delete(d);
+        } else {
+          for (const d of outside) if (d <= closed) days.add(d);
+        }
+      }
+      if (days.size === 0) return;
+      await this.store.write(organization, provider, scope, [...days].sort(), rows.map(toStored), true);
       const prefix = `${organization}\n${provider}\n${scope}\n`;
       for (const memo of [...this.reads.keys()]) if (memo.startsWith(prefix)) this.reads.delete(memo);
     } catch (error) {
@@ -134,6 +163,79 @@ export function gapsOf(range: DateRange, covered: ReadonlySet<CalendarDate>): Da
     else gaps.push({ from: day, to: day });
   }
   return gaps;
+}
+
+/**
+ * A read whose windows do not overlap. One writer never leaves overlapping windows in a scope (see
+ * remember), but two racing writers may: the earliest window (the widest of those starting on one
+ * day) is kept, and the days only the others answered count as not covered, so they are asked again.
+ */
+function consistent(read: StoreRead): StoreRead {
+  const windows = windowsOf(read.stored).sort((a, b) => (a.start !== b.start ? (a.start < b.start ? -1 : 1) : a.end > b.end ? -1 : a.end < b.end ? 1 : 0));
+  const kept: Window[] = [];
+  const dropped: Window[] = [];
+  for (const w of windows) (kept.some((k) => overlap(k, w)) ? dropped : kept).push(w);
+  if (dropped.length === 0) return read;
+  const covered = new Set(read.covered);
+  for (const w of dropped) for (const d of eachDay(w.start, w.end)) if (!kept.some((k) => k.start <= d && d <= k.end)) covered.delete(d);
+  return { covered, stored: read.stored.filter((o) => !dropped.some((w) => w.start === o.start && w.end === o.end)) };
+}
+
+/**
+ * Issues for stored windows that a fresh window displaced: days of the range that only the stored
+ * window answered are missing from this answer (rare: Pipefy's periods moved between the two).
+ */
+function displacedIssues(
+  provider: Provider,
+  range: DateRange,
+  displaced: readonly Window[],
+  fresh: readonly Window[],
+  covered: ReadonlySet<CalendarDate>,
+): SourceIssue[] {
+  const missing = new Set<CalendarDate>();
+  for (const w of windowsOf(displaced)) {
+    for (const d of eachDay(w.start, w.end)) {
+      if (d >= range.from && d <= range.to && covered.has(d) && !fresh.some((f) => f.start <= d && d <= f.end)) missing.add(d);
+    }
+  }
+  if (missing.size === 0) return [];
+  const spans = mergeRanges([...missing].sort().map((d) => ({ from: d, to: d })))
+    .map((r) => (r.from === r.to ? r.from : `${r.from}..${r.to}`))
+    .join(", ");
+  return [
+    {
+      code: ErrorCode.UPSTREAM_PARTIAL_DATA,
+      message: `${provider.catalog.name} answered now over other windows than the stored ones: no number for ${spans} in this answer`,
+    },
+  ];
+}
+
+/** A window of days, as observations have one. */
+interface Window {
+  start: CalendarDate;
+  end: CalendarDate;
+}
+
+function overlap(a: Window, b: Window): boolean {
+  return a.start <= b.end && b.start <= a.end;
+}
+
+/** The distinct windows of `items`, in first-seen order. */
+function windowsOf(items: readonly Window[]): Window[] {
+  const seen = new Map<string, Window>();
+  for (const o of items) if (!seen.has(`${o.start}|${o.end}`)) seen.set(`${o.start}|${o.end}`, { start: o.start, end: o.end });
+  return [...seen.values()];
+}
+
+/** One observation per (metric, dimensions, window), the first kept. */
+function uniqueObservations(items: readonly Observation[]): Observation[] {
+  const seen = new Map<string, Observation>();
+  for (const o of items) {
+    const dims = Object.entries(o.dimensions).map(([k, v]) => [k, (v as DimensionValue | undefined)?.value]);
+    const key = JSON.stringify([o.metric, dims.sort(), o.start, o.end]);
+    if (!seen.has(key)) seen.set(key, o);
+  }
+  return [...seen.values()];
 }
 
 /** Whether every day of the observation's window inside `range` is in `days`. */

@@ -11,6 +11,7 @@ import {
   dailyAddsUp,
   dailyObservations,
   dailyRecords,
+  OTHER,
   summaryRecords,
   UPSTREAM_DIMENSION,
   type BreakdownKey,
@@ -56,11 +57,11 @@ export class PipefyProvider implements Provider {
   async fetch(query: ProviderQuery, call: CallContext): Promise<ProviderResult> {
     // Pipefy counts UTC days; today is still filling up and later days do not exist yet.
     const today = todayIn("UTC", call.now());
-    const range: DateRange = { from: query.range.from, to: minDate(query.range.to, today) };
+    const range = answeredRange(query.range, call.now());
     const result: ProviderResult = { observations: [], records: [], issues: [], finalizedThrough: addDays(today, -1) };
     if (range.from > range.to) return result;
 
-    const asked = BREAKDOWN_KEYS.filter((k) => query.groupBy.includes(k) || query.where.some((f) => f.key === k));
+    const asked = askedKeys(query);
     const uuid = await this.source.organizationUuid(call);
     const periods = planPeriods(range, today);
     // Daily totals, records and capped breakdowns all read a period's daily+window POST: one each.
@@ -121,6 +122,11 @@ export class PipefyProvider implements Provider {
     return result;
   }
 
+  restateIssues(query: ProviderQuery, observations: readonly Observation[], now: number): SourceIssue[] {
+    const asked = askedKeys(query);
+    return asked.length > 0 ? breakdownIssues(observations, asked, answeredRange(query.range, now)) : [];
+  }
+
   private breakdowns(
     uuid: string,
     periods: readonly PeriodFilter[],
@@ -142,6 +148,16 @@ export class PipefyProvider implements Provider {
   }
 }
 
+/** The days of `range` Pipefy can answer: it counts UTC days, and later days do not exist yet. */
+function answeredRange(range: DateRange, now: number): DateRange {
+  return { from: range.from, to: minDate(range.to, todayIn("UTC", now)) };
+}
+
+/** The breakdowns a query asks for: by grouping or by filter. */
+function askedKeys(query: ProviderQuery): BreakdownKey[] {
+  return BREAKDOWN_KEYS.filter((k) => query.groupBy.includes(k) || query.where.some((f) => f.key === k));
+}
+
 /** Observations of one period's breakdowns, with the issues that make them PARTIAL. */
 function periodObservations(
   b: PeriodBreakdown,
@@ -150,40 +166,67 @@ function periodObservations(
   today: CalendarDate,
 ): { observations: Observation[]; issues: SourceIssue[] } {
   const observations: Observation[] = [];
-  const issues: SourceIssue[] = [];
-  const span = `${b.window.from}..${b.window.to}`;
-  if (b.window.from < range.from || b.window.to > range.to) {
-    issues.push(
-      partial(`Pipefy breaks API calls down by ${keys.join(" and ")} per period only: the breakdown covers ${span}, not just ${range.from}..${range.to}`),
-    );
-  }
+  const mismatches: SourceIssue[] = [];
   for (const [key, summary] of b.byKey) {
     if (!keys.includes(key)) continue;
     let other = 0;
     if (isCapped(summary)) {
-      const plural = key === "operation" ? "operations" : "tokens";
       const total = b.total!;
       // For the current month the total is read a moment after the breakdown: calls made in
       // between land in "(other)", which is as fresh as either answer.
       const sameWindow = total.window.from === summary.window.from && total.window.to === summary.window.to;
       other = sameWindow ? callsOutsideTop(summary, total) : -1;
-      if (other > 0) {
-        issues.push(
+      if (other < 0) {
+        // Not restatable: which calls are missing is unknown, so the answer is never stored.
+        mismatches.push(
           partial(
-            `Pipefy lists only its top ${summary.rows.length} ${plural} for ${span}: the ${other} calls of all other ${plural} are reported together as "(other)"`,
-          ),
-        );
-      } else if (other < 0) {
-        issues.push(
-          partial(
-            `Pipefy lists only its top ${summary.rows.length} ${plural} for ${span}, and its period total does not match them: calls of other ${plural} may be missing`,
+            `Pipefy lists only its top ${summary.rows.length} ${pluralOf(key)} for ${b.window.from}..${b.window.to}, and its period total does not match them: calls of other ${pluralOf(key)} may be missing`,
           ),
         );
       }
     }
     observations.push(...breakdownObservations(key, summary, other, today));
   }
-  return { observations, issues };
+  return { observations, issues: [...breakdownIssues(observations, keys, range), ...mismatches] };
+}
+
+/**
+ * The issues that follow from breakdown observations alone, per window in start order: a window
+ * wider than the range (Pipefy breaks down per period only), and an "(other)" entry (the top-N
+ * cap; its value is the exact count of the calls outside the top). Fresh answers and answers read
+ * back from the store get them from here, so both say the same.
+ */
+export function breakdownIssues(observations: readonly Observation[], keys: readonly BreakdownKey[], range: DateRange): SourceIssue[] {
+  const windows = new Map<string, Observation[]>();
+  for (const o of [...observations].sort((x, y) => (x.start < y.start ? -1 : x.start > y.start ? 1 : 0))) {
+    const span = `${o.start}..${o.end}`;
+    windows.set(span, [...(windows.get(span) ?? []), o]);
+  }
+  const issues: SourceIssue[] = [];
+  for (const [span, rows] of windows) {
+    const { start, end } = rows[0]!;
+    if (start < range.from || end > range.to) {
+      issues.push(
+        restatable(`Pipefy breaks API calls down by ${keys.join(" and ")} per period only: the breakdown covers ${span}, not just ${range.from}..${range.to}`),
+      );
+    }
+    for (const key of keys) {
+      const entries = rows.filter((o) => o.dimensions[key] !== undefined);
+      const other = entries.find((o) => o.dimensions[key]!.value === OTHER);
+      if (other) {
+        issues.push(
+          restatable(
+            `Pipefy lists only its top ${entries.length - 1} ${pluralOf(key)} for ${span}: the ${other.value} calls of all other ${pluralOf(key)} are reported together as "(other)"`,
+          ),
+        );
+      }
+    }
+  }
+  return issues;
+}
+
+function pluralOf(key: BreakdownKey): string {
+  return key === "operation" ? "operations" : "tokens";
 }
 
 /** The API-call quota (`limit`) of each period window answered, once per window. */
@@ -239,6 +282,10 @@ function spans(days: readonly CalendarDate[]): string {
 
 function partial(message: string): SourceIssue {
   return { code: ErrorCode.UPSTREAM_PARTIAL_DATA, message };
+}
+
+function restatable(message: string): SourceIssue {
+  return { ...partial(message), restatable: true };
 }
 
 function uniqueIssues(issues: readonly SourceIssue[]): SourceIssue[] {

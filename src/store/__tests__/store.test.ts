@@ -224,7 +224,7 @@ describe.each([sqliteFile, postgres, memory])("the usage store over $name", (tar
     expect(await store.observations("scopes", "acedata", "daily", range)).toEqual([]);
   });
 
-  it("reads only windows that lie inside the range, and only the metrics asked for", async () => {
+  it("reads the windows that overlap the range, and only the metrics asked for", async () => {
     const month: StoredObservation = {
       metric: "pipefy.operations",
       dimensions: { operation: { value: "createCard", label: "createCard" } },
@@ -245,22 +245,23 @@ describe.each([sqliteFile, postgres, memory])("the usage store over $name", (tar
       month,
       obs("pipefy.aiCredits", "2026-01-15", 5),
     ]);
-    expect(await store.observations("windows", "pipefy", "breakdown:operation:2026-01", { from: "2026-01-02", to: "2026-01-31" })).toEqual([
-      obs("pipefy.aiCredits", "2026-01-15", 5),
-    ]);
+    expect(await store.observations("windows", "pipefy", "breakdown:operation:2026-01", { from: "2026-01-16", to: "2026-02-10" })).toEqual([month]);
+    expect(await store.observations("windows", "pipefy", "breakdown:operation:2026-01", { from: "2025-12-01", to: "2026-01-01" })).toEqual([month]);
+    expect(await store.observations("windows", "pipefy", "breakdown:operation:2026-01", { from: "2026-02-01", to: "2026-02-28" })).toEqual([]);
     expect(
       await store.observations("windows", "pipefy", "breakdown:operation:2026-01", { from: "2026-01-01", to: "2026-01-31" }, ["pipefy.operations"]),
     ).toEqual([month]);
     expect(await store.observations("windows", "pipefy", "breakdown:operation:2026-01", { from: "2026-01-01", to: "2026-01-31" }, [])).toEqual([]);
   });
 
-  it("refuses a non-finite value, a final write with a non-final row, and a key given twice, writing nothing", async () => {
+  it("refuses a non-finite value, a final write with a non-final row, a key given twice and a window over 366 days, writing nothing", async () => {
     const day = "2026-01-07";
     const bad = [
       [obs("acedata.credits", day, 1), obs("acedata.credits", "2026-01-08", Number.NaN)],
       [obs("acedata.credits", day, Number.POSITIVE_INFINITY)],
       [obs("acedata.credits", day, 1, {}, false)],
       [obs("acedata.credits", day, 1), obs("acedata.credits", day, 2)],
+      [{ ...obs("acedata.credits", day, 1), start: "2025-01-01" }],
     ];
     for (const answer of bad) {
       await expect(store.write("refused", "acedata", "daily", [day], answer, true)).rejects.toThrow(StoreArgumentError);

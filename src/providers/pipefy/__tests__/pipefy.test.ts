@@ -365,9 +365,12 @@ describe("Pipefy provider: breakdowns", () => {
     ]);
     expect(sumOf(result.observations)).toBe(sumDays(FEBRUARY.from, FEBRUARY.to));
     expect(result.issues).toEqual([
-      { code: ErrorCode.UPSTREAM_PARTIAL_DATA, message: expect.stringContaining("covers 2026-02-01..2026-02-28") },
-      { code: ErrorCode.UPSTREAM_PARTIAL_DATA, message: expect.stringContaining(`top 10 operations`) },
+      { code: ErrorCode.UPSTREAM_PARTIAL_DATA, message: expect.stringContaining("covers 2026-02-01..2026-02-28"), restatable: true },
+      { code: ErrorCode.UPSTREAM_PARTIAL_DATA, message: expect.stringContaining(`top 10 operations`), restatable: true },
     ]);
+    // Read back from the store, the same observations carry the same issues.
+    const q = query("2026-02-10", "2026-02-20", { groupBy: ["operation"] });
+    expect(pipefyModule.create(settings(), providerDeps()).restateIssues!(q, result.observations, NOW)).toEqual(result.issues);
     expect(variablesOf("apiUsageStats")).toEqual([{ organizationUuid: PIPEFY_DEMO_ORGANIZATION.uuid, period: "last_month", dimension: "operation_name" }]);
     // The period total comes from the period's daily+window POST, which a daily report shares.
     expect(variablesOf("apiUsageDailyWithWindow")).toEqual([{ organizationUuid: PIPEFY_DEMO_ORGANIZATION.uuid, period: "last_month" }]);
@@ -407,7 +410,9 @@ describe("Pipefy provider: breakdowns", () => {
 
     expect(result.observations.every((o) => o.start === "2026-01-01" && o.end === TODAY && !o.final)).toBe(true);
     expect(sumOf(result.observations)).toBe(sumDays("2026-01-01", TODAY));
-    expect(result.issues).toEqual([{ code: ErrorCode.UPSTREAM_PARTIAL_DATA, message: expect.stringContaining("covers 2026-01-01..2026-03-18") }]);
+    expect(result.issues).toEqual([
+      { code: ErrorCode.UPSTREAM_PARTIAL_DATA, message: expect.stringContaining("covers 2026-01-01..2026-03-18"), restatable: true },
+    ]);
   });
 
   it("never counts a call twice when Pipefy's periods overlap", async () => {
@@ -462,7 +467,7 @@ describe("Pipefy provider: breakdowns", () => {
     const result = await fetchWith(provider, query(FEBRUARY.from, FEBRUARY.to, { groupBy: ["operation"] }));
 
     expect(result.observations.map((o) => [o.dimensions.operation?.value, o.value])).toEqual([...rows.map((r) => [r.dimension, r.metric]), ["(other)", 42]]);
-    expect(result.issues).toEqual([{ code: ErrorCode.UPSTREAM_PARTIAL_DATA, message: expect.stringContaining("top 10 operations") }]);
+    expect(result.issues).toEqual([{ code: ErrorCode.UPSTREAM_PARTIAL_DATA, message: expect.stringContaining("top 10 operations"), restatable: true }]);
     expect(emulator.requests.map((r) => (r.body as { operationName: string }).operationName)).toEqual(["apiUsageStats", "apiUsageDailyWithWindow"]);
   });
 
