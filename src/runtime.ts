@@ -48,7 +48,7 @@ export interface RuntimeOptions {
  */
 export async function createRuntime(config: Config, { log, now = Date.now }: RuntimeOptions): Promise<Runtime> {
   const store = await openStore(config.store.url, { log, now });
-  const cache = await createCache(config.cache.url, log);
+  const cache = await createCache(config.cache.url, log, now);
   // With a Redis cache, the rate-limit state lives in the same Redis: replicas share one budget.
   const queues = new QueueRegistry(cache instanceof RedisCache ? cache.client : undefined);
   const metrics = new ServerMetrics(queues);

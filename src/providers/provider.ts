@@ -168,6 +168,16 @@ export interface CallContext {
 export interface CallStats {
   upstreamRequests: number;
   cachedResponses: number;
+  /**
+   * The earliest expiry (epoch ms, product clock) of the cached or shared answers used; absent
+   * when none had one. What is built of them lives no longer (the report memo, the response cache).
+   */
+  expiresAt?: number;
+}
+
+/** Lowers `stats.expiresAt` to `at` when `at` is earlier. */
+export function noteExpiry(stats: CallStats, at: number | undefined): void {
+  if (at !== undefined && !(stats.expiresAt !== undefined && stats.expiresAt <= at)) stats.expiresAt = at;
 }
 
 export interface Provider {

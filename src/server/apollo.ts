@@ -10,6 +10,7 @@ import { exampleQuery } from "./example-query";
 import { fanOutLimit } from "./plugins/fan-out";
 import { graphiqlLandingPage } from "./plugins/landing-page";
 import { providerErrorsPlugin } from "./plugins/provider-errors";
+import { responseLifetimePlugin } from "./plugins/response-lifetime";
 
 export interface ApolloOptions {
   log: Logger;
@@ -52,6 +53,7 @@ export async function createApollo(config: Config, { log, now, drain }: ApolloOp
       ApolloServerPluginCacheControlDisabled(),
       graphiqlLandingPage(exampleQuery(config.organizations[0]!.id, now())),
       providerErrorsPlugin(),
+      responseLifetimePlugin(),
     ],
   });
   await apollo.start();

@@ -13,6 +13,13 @@ export class ServerMetrics implements UpstreamMetrics {
     labelNames: ["route", "status"] as const,
     registers: [this.registry],
   });
+  /** Response cache lookups of POST /graphql: hit (replayed), miss (executed), kept (stored after executing). */
+  readonly responseCache = new Counter({
+    name: "usagegraph_response_cache_total",
+    help: "GraphQL response cache lookups by result (hit, miss) and answers kept (kept)",
+    labelNames: ["result"] as const,
+    registers: [this.registry],
+  });
   readonly graphqlDuration = new Histogram({
     name: "usagegraph_graphql_request_duration_seconds",
     help: "Time to answer a GraphQL request",

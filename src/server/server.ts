@@ -7,13 +7,14 @@ import { ANONYMOUS, ApiKeyAuthenticator, type Principal } from "../auth/api-keys
 import { createLogger, type Logger } from "../common/logger";
 import type { Config } from "../config/config";
 import type { RequestContext } from "../context";
-import type { UpstreamCache } from "../providers/http/cache";
+import { RedisCache, type UpstreamCache } from "../providers/http/cache";
 import type { QueueRegistry } from "../providers/http/queue";
 import { buildUsageGraphSchema } from "../graphql/schema";
 import { collectInBackground, type CollectionScheduler } from "../collect/collection.scheduler";
 import { createRuntime } from "../runtime";
 import { createApollo } from "./apollo";
 import { createHttpApp } from "./http";
+import { ResponseCache } from "./response-cache";
 import { dashboardRoutes } from "./routes/dashboard";
 import { exportRoute } from "./routes/export";
 import { graphqlRoute } from "./routes/graphql";
@@ -62,11 +63,19 @@ export async function createServer(config: Config, options: ServerOptions = {}):
   try {
     // Apollo's stop() drains the app (stops accepting, waits for in-flight requests, 10 s at most).
     apollo = await createApollo(config, { log, now, drain: fastifyApolloDrainPlugin(app) });
-    await app.register(graphqlRoute, { apollo, services: runtime.services, authenticate, log, metrics: runtime.metrics });
+    const { schema } = await buildUsageGraphSchema();
+    const responseCache = new ResponseCache({
+      schema,
+      now,
+      generation: () => runtime.services.usage.generation,
+      log,
+      redis: runtime.cache instanceof RedisCache ? runtime.cache.client : undefined,
+    });
+    await app.register(graphqlRoute, { apollo, responseCache, services: runtime.services, authenticate, log, metrics: runtime.metrics });
     await app.register(healthRoutes, { runtime });
     await app.register(metricsRoute, { metrics: runtime.metrics });
     await app.register(exportRoute, { services: runtime.services, authenticate, log });
-    await app.register(dashboardRoutes, { authRequired: authenticator !== null, schema: (await buildUsageGraphSchema()).schema });
+    await app.register(dashboardRoutes, { authRequired: authenticator !== null, schema });
     await app.ready();
   } catch (error) {
     await (apollo ? apollo.stop() : app.close());

@@ -2,7 +2,17 @@ import { LRUCache } from "lru-cache";
 import { addDays, eachDay, mergeRanges, type CalendarDate, type DateRange } from "../common/dates";
 import { ErrorCode } from "../common/errors";
 import type { Logger } from "../common/logger";
-import type { CallContext, DimensionKey, DimensionValue, Observation, Provider, ProviderQuery, ProviderResult, SourceIssue } from "../providers/provider";
+import {
+  noteExpiry,
+  type CallContext,
+  type DimensionKey,
+  type DimensionValue,
+  type Observation,
+  type Provider,
+  type ProviderQuery,
+  type ProviderResult,
+  type SourceIssue,
+} from "../providers/provider";
 import type { StoredObservation, UsageStore } from "../store/store";
 
 /** A provider's answer with the number of its days that came from the store. */
@@ -29,7 +39,11 @@ export interface StoredResult extends ProviderResult {
 interface StoreRead {
   covered: Set<CalendarDate>;
   stored: StoredObservation[];
+  /** Until when the read is served from memory (product clock); a write of this process ends it sooner. */
+  expiresAt?: number;
 }
+
+const READ_MEMO_MS = 5 * 60_000;
 
 export class StoredFetch {
   /**
@@ -38,18 +52,26 @@ export class StoredFetch {
    * the reads of its (organization, provider, scope); another replica's write is seen when a read
    * expires (its days are then asked upstream, through the cache, in the meantime: never wrong).
    */
-  private readonly reads = new LRUCache<string, StoreRead>({ max: 500, ttl: 5 * 60_000 });
+  private readonly reads = new LRUCache<string, StoreRead>({ max: 500, ttl: READ_MEMO_MS });
+  #generation = 0;
 
   constructor(
     private readonly store: UsageStore,
     private readonly log: Logger,
   ) {}
 
+  /** Counts this process's writes: what was built from earlier reads may be stale once it moves. */
+  get generation(): number {
+    return this.#generation;
+  }
+
   async fetch(organization: string, provider: Provider, query: ProviderQuery, call: CallContext): Promise<StoredResult> {
     const key = provider.catalog.key;
     const scope = fetchScope(query);
     const full: ProviderQuery = { ...query, metrics: provider.catalog.metrics.map((m) => m.key) };
-    const { covered, stored } = consistent(await this.read(organization, key, scope, query.range));
+    const read = await this.read(organization, key, scope, query.range, call.now());
+    noteExpiry(call.stats, read.expiresAt);
+    const { covered, stored } = consistent(read);
 
     const gaps = gapsOf(query.range, covered);
     const answers = await Promise.all(gaps.map((range) => provider.fetch({ ...full, range }, call)));
@@ -85,14 +107,14 @@ export class StoredFetch {
     };
   }
 
-  private async read(organization: string, provider: string, scope: string, range: DateRange): Promise<StoreRead> {
+  private async read(organization: string, provider: string, scope: string, range: DateRange, now: number): Promise<StoreRead> {
     const memo = `${organization}\n${provider}\n${scope}\n${range.from}\n${range.to}`;
     const known = this.reads.get(memo);
-    if (known) return known;
+    if (known && known.expiresAt! > now) return known;
     try {
       const covered = await this.store.finalDays(organization, provider, scope, range);
       const stored = covered.size > 0 ? await this.store.observations(organization, provider, scope, range) : [];
-      const read = { covered, stored };
+      const read = { covered, stored, expiresAt: now + READ_MEMO_MS };
       this.reads.set(memo, read);
       return read;
     } catch (error) {
@@ -131,6 +153,7 @@ export class StoredFetch {
       }
       if (days.size === 0) return;
       await this.store.write(organization, provider, scope, [...days].sort(), rows.map(toStored), true);
+      this.#generation++;
       const prefix = `${organization}\n${provider}\n${scope}\n`;
       for (const memo of [...this.reads.keys()]) if (memo.startsWith(prefix)) this.reads.delete(memo);
     } catch (error) {

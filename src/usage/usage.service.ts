@@ -22,6 +22,8 @@ import {
 import type { UsageStore } from "../store/store";
 import { wholeRangeOutOfRetention } from "./out-of-retention";
 import { round, rollUp, seriesTotal } from "./rollup";
+import { LRUCache } from "lru-cache";
+import { Lifetime, nextQuarterHour } from "./lifetime";
 import { StoredFetch } from "./stored-fetch";
 import {
   Granularity,
@@ -45,6 +47,8 @@ export interface ServiceScope {
   readonly log: Logger;
   /** Aborted when the client goes away. */
   readonly signal?: AbortSignal;
+  /** Told how long what the service answered may be served again (the response cache reads it). */
+  readonly lifetime?: Lifetime;
 }
 
 /** One provider's part of an answer. */
@@ -53,6 +57,17 @@ interface ProviderRun {
   result?: ProviderResult;
   source: SourceOutcome;
   issues: ProviderIssue[];
+  /** Its counters: whether it made an upstream call, and when the answers it used expire. */
+  stats: CallStats;
+}
+
+/** A report kept for reuse, and what decides how long it stays right. */
+interface KeptReport {
+  report: UsageReport;
+  /** Epoch ms, product clock: the earliest expiry of its parts, at most the next quarter hour. */
+  expiresAt: number;
+  /** The store's write count when it was built: a write since (days now stored) makes it stale. */
+  generation: number;
 }
 
 /**
@@ -62,12 +77,48 @@ interface ProviderRun {
 export class UsageService {
   /** Null without a store: every report goes upstream (through the cache). */
   private readonly stored: StoredFetch | null;
+  /**
+   * Reports built from answers that were all reused (cache hits, shared answers, store reads),
+   * by organization and query: asked again while every part is still valid, the same report is
+   * served without rebuilding it (no provider normalisation, no series building). Its counters are
+   * the ones that execution reported (0 upstream requests, its cached responses and stored days),
+   * which is what building it again now would report.
+   */
+  private readonly kept = new LRUCache<string, KeptReport>({ max: 500, ttl: 15 * 60_000 });
 
   constructor(private readonly options: { deadlineMs: number; now: () => number; store?: UsageStore; log?: Logger }) {
     this.stored = options.store && options.store.kind !== "none" && options.log ? new StoredFetch(options.store, options.log) : null;
   }
 
+  /** This process's store writes so far (0 without a store): answers built before a write may be stale. */
+  get generation(): number {
+    return this.stored?.generation ?? 0;
+  }
+
   async report(org: OrganizationRuntime, input: UsageQuery, scope: ServiceScope): Promise<UsageReport> {
+    const key = `${org.id}\n${JSON.stringify(input)}`;
+    const now = this.options.now();
+    const known = this.kept.get(key);
+    if (known && known.expiresAt > now && known.generation === this.generation) {
+      scope.lifetime?.note(known.expiresAt);
+      return known.report;
+    }
+    const generation = this.generation;
+    const { report, runs } = await this.build(org, input, scope);
+    // Reusable only when nothing was asked upstream for it and no source failed: then every part
+    // is a cached, shared or stored answer whose lifetime is known.
+    const reusable = runs.every((r) => r.stats.upstreamRequests === 0 && r.source.state !== SourceState.FAILED);
+    const expiresAt = Math.min(nextQuarterHour(now), ...runs.map((r) => r.stats.expiresAt ?? Infinity));
+    if (!reusable || expiresAt <= now) {
+      scope.lifetime?.refuse();
+      return report;
+    }
+    if (generation === this.generation) this.kept.set(key, { report, expiresAt, generation });
+    scope.lifetime?.note(expiresAt);
+    return report;
+  }
+
+  private async build(org: OrganizationRuntime, input: UsageQuery, scope: ServiceScope): Promise<{ report: UsageReport; runs: ProviderRun[] }> {
     const timeZone = input.timeZone ?? "UTC";
     const granularity = input.granularity ?? Granularity.DAY;
     // Days after today in the caller's time zone are not asked of anyone: they have no usage yet.
@@ -98,7 +149,7 @@ export class UsageService {
       series.push(...buildSeries(catalog, metrics, result.observations, kept, where, granularity, range));
     }
     const quotas = runs.flatMap(({ catalog, result }) => (result?.quotas ?? []).map((q) => ({ provider: catalog.id, ...q })));
-    return {
+    const report: UsageReport = {
       series,
       quotas,
       ...sourcesOf(runs),
@@ -108,9 +159,12 @@ export class UsageService {
       timeZone,
       generatedAt: new Date(this.options.now()),
     };
+    return { report, runs };
   }
 
   async records(org: OrganizationRuntime, input: RecordsQuery, scope: ServiceScope): Promise<RecordsAnswer> {
+    // Native records are not kept for reuse.
+    scope.lifetime?.refuse();
     // Each provider clips the range to the days it has.
     const range: DateRange = { from: input.from, to: input.to };
     const runs = await this.runAll(org, input.providers, scope, (catalog) => ({
@@ -143,11 +197,10 @@ export class UsageService {
       return await Promise.all(
         ordered.map(async ({ catalog }) => {
           const provider = org.providers.get(catalog.key);
-          if (!provider)
-            return { catalog, source: outcome(catalog.id, SourceState.NOT_CONFIGURED, { upstreamRequests: 0, cachedResponses: 0 }, null, 0), issues: [] };
-          const query = plan(catalog);
           const stats: CallStats = { upstreamRequests: 0, cachedResponses: 0 };
-          if (!query) return { catalog, result: undefined, source: outcome(catalog.id, SourceState.OK, stats, null, 0), issues: [] };
+          if (!provider) return { catalog, source: outcome(catalog.id, SourceState.NOT_CONFIGURED, stats, null, 0), issues: [], stats };
+          const query = plan(catalog);
+          if (!query) return { catalog, result: undefined, source: outcome(catalog.id, SourceState.OK, stats, null, 0), issues: [], stats };
           return this.runOne(org.id, provider, query, {
             deadline,
             signal,
@@ -179,9 +232,9 @@ export class UsageService {
       const outOfRetention = wholeRangeOutOfRetention(catalog, query.range, result);
       if (outOfRetention) {
         Object.assign(source, { state: SourceState.FAILED, error: { code: ErrorCode.OUT_OF_RETENTION, message: outOfRetention, retryAfterSeconds: null } });
-        return { catalog, source, issues: [{ provider: catalog.id, code: ErrorCode.OUT_OF_RETENTION, message: outOfRetention }] };
+        return { catalog, source, issues: [{ provider: catalog.id, code: ErrorCode.OUT_OF_RETENTION, message: outOfRetention }], stats: call.stats };
       }
-      return { catalog, result, source, issues };
+      return { catalog, result, source, issues, stats: call.stats };
     } catch (error) {
       let code: UpstreamErrorCode | ErrorCode.INTERNAL_SERVER_ERROR = ErrorCode.INTERNAL_SERVER_ERROR;
       let message = `${catalog.name}: internal error while reading usage`;
@@ -197,7 +250,7 @@ export class UsageService {
       }
       const source = outcome(catalog.id, SourceState.FAILED, call.stats, null, 0);
       source.error = { code, message, retryAfterSeconds: retryAfterSeconds ?? null };
-      return { catalog, source, issues: [{ provider: catalog.id, code, message, retryAfterSeconds }] };
+      return { catalog, source, issues: [{ provider: catalog.id, code, message, retryAfterSeconds }], stats: call.stats };
     }
   }
 }

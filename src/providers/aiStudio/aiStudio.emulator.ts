@@ -43,6 +43,9 @@ export class AiStudioEmulator extends EmulatorServer {
   /** Days the vendor answers without a row (its data for them lost or late): lets tests make a day absent. */
   readonly unheldDays = new Set<string>();
 
+  /** Counters the vendor has revised since (a day still counting up): lets tests change a non-final day. */
+  readonly revisedDays = new Map<string, Counts>();
+
   protected errorBody(status: number, message: string): unknown {
     return envelope(status === 429 ? "rate_limited" : status === 401 ? "unauthorized" : "upstream_error", message);
   }
@@ -56,6 +59,8 @@ export class AiStudioEmulator extends EmulatorServer {
 
   /** The counters of one UTC day (all 0 on an idle day); completed + failed = processor_runs. */
   day(date: string): Counts {
+    const revised = this.revisedDays.get(date);
+    if (revised) return { ...revised };
     if (seeded(`aiStudio:${date}:idle`) < 0.2) return { ...ZERO };
     const runs = 1 + Math.floor(seeded(`aiStudio:${date}:runs`) * 60);
     const failed = Math.floor(seeded(`aiStudio:${date}:failed`) * Math.min(runs, 8));

@@ -2,31 +2,48 @@ import Redis from "ioredis";
 import { LRUCache } from "lru-cache";
 import type { Logger } from "../../common/logger";
 
+/** A cached value and when it stops being served (epoch ms of the cache's clock). */
+export interface CacheHit {
+  value: unknown;
+  expiresAt: number;
+}
+
 /** Cache of parsed upstream responses. Keys never hold a credential in clear (see datasource). */
 export interface UpstreamCache {
   readonly kind: "memory" | "redis";
-  get(key: string): Promise<unknown | undefined>;
+  /** The value with its expiry: a report made of it lives no longer (see src/usage/lifetime.ts). */
+  get(key: string): Promise<CacheHit | undefined>;
   set(key: string, value: unknown, ttlMs: number): Promise<void>;
   /** Whether the backend answers right now (for /readyz). */
   healthy(): Promise<boolean>;
   close(): Promise<void>;
 }
 
-/** Bounded LRU in process memory: the default backend. */
+/**
+ * Bounded LRU in process memory: the default backend. Expiry is read on the product clock (`now`,
+ * injectable for tests), so a test that moves the clock past a TTL sees the entry expire.
+ */
 export class MemoryCache implements UpstreamCache {
   readonly kind = "memory" as const;
-  private readonly lru: LRUCache<string, { v: unknown }>;
+  private readonly lru: LRUCache<string, CacheHit>;
 
-  constructor(maxEntries = 10_000) {
+  constructor(
+    maxEntries = 10_000,
+    private readonly now: () => number = Date.now,
+  ) {
     this.lru = new LRUCache({ max: maxEntries });
   }
 
-  async get(key: string): Promise<unknown | undefined> {
-    return this.lru.get(key)?.v;
+  async get(key: string): Promise<CacheHit | undefined> {
+    const hit = this.lru.get(key);
+    if (hit === undefined || hit.expiresAt > this.now()) return hit;
+    this.lru.delete(key);
+    return undefined;
   }
 
   async set(key: string, value: unknown, ttlMs: number): Promise<void> {
-    if (ttlMs > 0) this.lru.set(key, { v: value }, { ttl: ttlMs });
+    // The LRU's own TTL (real time) frees memory; the product clock decides what is served.
+    if (ttlMs > 0) this.lru.set(key, { value, expiresAt: this.now() + ttlMs }, { ttl: ttlMs });
   }
 
   async healthy(): Promise<boolean> {
@@ -45,14 +62,16 @@ export class MemoryCache implements UpstreamCache {
  */
 export class RedisCache implements UpstreamCache {
   readonly kind = "redis" as const;
-  private readonly fallback = new MemoryCache();
+  private readonly fallback: MemoryCache;
   private up = true;
 
   constructor(
     readonly client: Redis,
     private readonly log: Logger,
     private readonly prefix = "usagegraph:cache:",
+    private readonly now: () => number = Date.now,
   ) {
+    this.fallback = new MemoryCache(10_000, now);
     client.on("error", () => this.markDown());
     client.on("ready", () => {
       if (!this.up) log.info("redis cache reachable again");
@@ -60,11 +79,14 @@ export class RedisCache implements UpstreamCache {
     });
   }
 
-  async get(key: string): Promise<unknown | undefined> {
+  async get(key: string): Promise<CacheHit | undefined> {
     if (this.up) {
       try {
         const text = await this.client.get(this.prefix + key);
-        return text === null ? undefined : JSON.parse(text);
+        if (text === null) return undefined;
+        // { v, e }: the value and its expiry, which Redis's PTTL would cost a second round trip for.
+        const entry = JSON.parse(text) as { v?: unknown; e?: unknown };
+        return typeof entry.e === "number" && entry.e > this.now() && "v" in entry ? { value: entry.v, expiresAt: entry.e } : undefined;
       } catch {
         this.markDown();
       }
@@ -76,7 +98,7 @@ export class RedisCache implements UpstreamCache {
     if (ttlMs <= 0) return;
     if (this.up) {
       try {
-        await this.client.set(this.prefix + key, JSON.stringify(value), "PX", Math.ceil(ttlMs));
+        await this.client.set(this.prefix + key, JSON.stringify({ v: value, e: this.now() + ttlMs }), "PX", Math.ceil(ttlMs));
         return;
       } catch {
         this.markDown();
@@ -122,8 +144,8 @@ export function redisClient(url: string): Redis {
 }
 
 /** The cache backend named by `cache.url`. */
-export async function createCache(url: string, log: Logger): Promise<UpstreamCache> {
-  if (url === "memory://" || url === "") return new MemoryCache();
+export async function createCache(url: string, log: Logger, now: () => number = Date.now): Promise<UpstreamCache> {
+  if (url === "memory://" || url === "") return new MemoryCache(10_000, now);
   const client = redisClient(url);
   // Wait briefly for the first connection so the first requests use Redis; start regardless.
   await new Promise<void>((resolve) => {
@@ -132,5 +154,5 @@ export async function createCache(url: string, log: Logger): Promise<UpstreamCac
     client.once("error", done);
     setTimeout(done, 1_000).unref();
   });
-  return new RedisCache(client, log);
+  return new RedisCache(client, log, undefined, now);
 }

@@ -16,7 +16,7 @@ import { LRUCache } from "lru-cache";
 import { todayIn } from "../../common/dates";
 import { deadlineAfter } from "../../common/deadline";
 import { ErrorCode, UpstreamError } from "../../common/errors";
-import type { CallContext, ProviderCatalog, ProviderDeps, UpstreamMetrics } from "../provider";
+import { noteExpiry, type CallContext, type ProviderCatalog, type ProviderDeps, type UpstreamMetrics } from "../provider";
 import type { UpstreamCache } from "./cache";
 import type { ProviderQueue } from "./queue";
 import { parseRetryAfter } from "./retry-after";
@@ -227,7 +227,8 @@ export abstract class HttpDataSource {
     if (req.ttlMs > 0) this.metrics?.cacheLookup(this.catalog.key, cached !== undefined);
     if (cached !== undefined) {
       call.stats.cachedResponses++;
-      return parse(cached);
+      noteExpiry(call.stats, cached.expiresAt);
+      return parse(cached.value);
     }
     const remembered = this.failures?.get(key);
     if (remembered) {
@@ -239,6 +240,8 @@ export abstract class HttpDataSource {
     let shared = this.inFlight.get(key);
     if (shared) {
       call.stats.cachedResponses++;
+      // Shared now, cached from when it lands: about as long as its cache entry will live.
+      noteExpiry(call.stats, call.now() + req.ttlMs);
     } else {
       shared = this.fetchGuarded(req, call, parse)
         .catch((error: unknown) => {

@@ -1,5 +1,5 @@
 import { addDays, chunkRange, daysInRange, maxDate, mergeRanges, minDate, type DateRange } from "../../common/dates";
-import type { CallContext } from "../provider";
+import { noteExpiry, type CallContext, type CallStats } from "../provider";
 
 /** One asked fetch: a day range with the provider's filter, from one report. */
 export interface RangeKey<F> {
@@ -58,6 +58,8 @@ interface BoardEntry<F, R> {
   settled: Promise<{ ok: true; answer: R } | { ok: false; error: unknown }>;
   /** Epoch ms after which the entry no longer serves new keys; Infinity while in flight. */
   until: number;
+  /** The earliest expiry of the cached answers the unit was made of (see CallStats.expiresAt). */
+  expiresAt?: number;
 }
 
 interface Pending<F> {
@@ -108,7 +110,7 @@ export class RangeCoalescer<F, R> {
    * in one tick), so a request-scoped batch would add nothing but a layer.
    */
   async load(key: RangeKey<F>): Promise<ServedUnit<F, R>[]> {
-    const now = Date.now();
+    const now = key.call.now();
     const usable = this.board.filter((e) => e.until > now && this.options.covers(e.filter, key.filter));
     // Walk the key's days: read each stretch from the board entry reaching furthest, and leave the
     // stretches no entry holds as gaps to fetch.
@@ -165,12 +167,14 @@ export class RangeCoalescer<F, R> {
       const owner = batch.find((b) => overlaps(b.gap, range))!.key.call;
       // The unit's own counters: what it cost is added to its owner's report, and what it saved
       // to every other report it serves.
-      const stats = { upstreamRequests: 0, cachedResponses: 0 };
+      const stats: CallStats = { upstreamRequests: 0, cachedResponses: 0 };
       const entry: BoardEntry<F, R> = { range, filter, until: Infinity, responses: 0, credited: new WeakSet([owner]), settled: undefined as never };
       const settle = () => {
         owner.stats.upstreamRequests += stats.upstreamRequests;
         owner.stats.cachedResponses += stats.cachedResponses;
         entry.responses = stats.upstreamRequests + stats.cachedResponses;
+        entry.expiresAt = stats.expiresAt;
+        noteExpiry(owner.stats, stats.expiresAt);
       };
       entry.settled = this.options.fetch(range, filter, { ...owner, stats }).then(
         (answer) => (settle(), { ok: true as const, answer }),
@@ -199,7 +203,7 @@ export class RangeCoalescer<F, R> {
       // A failure is never shared with later keys: they try again (through retries and the breaker).
       const keepMs = result.ok ? Math.min(this.options.keepFor(entry.range, owner), MAX_KEEP_MS) : 0;
       if (keepMs > 0) {
-        entry.until = Date.now() + keepMs;
+        entry.until = owner.now() + keepMs;
         return;
       }
       const i = this.board.indexOf(entry);
@@ -213,6 +217,7 @@ function credit(entry: BoardEntry<unknown, unknown>, call: CallContext): void {
   if (entry.credited.has(call)) return;
   entry.credited.add(call);
   call.stats.cachedResponses += entry.responses;
+  noteExpiry(call.stats, Math.min(entry.until, entry.expiresAt ?? Infinity));
 }
 
 function overlaps(a: DateRange, b: DateRange): boolean {

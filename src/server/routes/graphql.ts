@@ -1,15 +1,19 @@
 import type { ServerResponse } from "node:http";
 import type { ApolloServer } from "@apollo/server";
 import { fastifyApolloHandler } from "@as-integrations/fastify";
-import type { FastifyPluginAsync, onSendHookHandler } from "fastify";
+import type { FastifyPluginAsync, FastifyRequest, onSendHookHandler } from "fastify";
 import type { Principal } from "../../auth/api-keys";
 import { LoaderRegistry } from "../../common/loaders";
 import type { Logger } from "../../common/logger";
 import type { AppServices, RequestContext } from "../../context";
+import { Lifetime } from "../../usage/lifetime";
 import type { ServerMetrics } from "../metrics";
+import type { GraphQLRequestBody, ResponseCache } from "../response-cache";
 
 export interface GraphQLRouteOptions {
   apollo: ApolloServer<RequestContext>;
+  /** Replays repeated operations whose parts are all reusable; absent: every request is executed. */
+  responseCache?: ResponseCache;
   services: AppServices;
   /** The principal of an Authorization header; throws UNAUTHENTICATED (401) when it has none. */
   authenticate(header: string | undefined): Principal;
@@ -18,12 +22,15 @@ export interface GraphQLRouteOptions {
 }
 
 /** `GET /graphql` (queries, and the IDE for a browser) and `POST /graphql`, through Apollo. */
-export const graphqlRoute: FastifyPluginAsync<GraphQLRouteOptions> = async (app, { apollo, services, authenticate, log, metrics }) => {
+export const graphqlRoute: FastifyPluginAsync<GraphQLRouteOptions> = async (app, { apollo, responseCache, services, authenticate, log, metrics }) => {
+  /** The lifetime of each request's answer, filled while it executes (see src/usage/lifetime.ts). */
+  const lifetimes = new WeakMap<FastifyRequest, Lifetime>();
   const execute = fastifyApolloHandler<RequestContext>(apollo, {
     context: async (request, reply) => {
       const principal = authenticate(request.headers.authorization);
       const providerErrors: RequestContext["providerErrors"] = [];
       return {
+        lifetime: lifetimes.get(request) ?? new Lifetime(),
         requestId: request.id,
         principal,
         services,
@@ -46,13 +53,43 @@ export const graphqlRoute: FastifyPluginAsync<GraphQLRouteOptions> = async (app,
     async handler(request, reply) {
       const stopTimer = metrics.graphqlDuration.startTimer();
       try {
-        return await execute.call(this, request, reply);
+        const key = responseCache && request.method === "POST" ? cacheKey(responseCache, request, authenticate) : undefined;
+        if (key === undefined || responseCache === undefined) return await execute.call(this, request, reply);
+        const replay = await responseCache.get(key);
+        metrics.responseCache.inc({ result: replay === undefined ? "miss" : "hit" });
+        if (replay !== undefined) return reply.type(JSON_TYPE).send(replay);
+        const lifetime = new Lifetime();
+        lifetimes.set(request, lifetime);
+        const generation = services.usage.generation;
+        const body = await execute.call(this, request, reply);
+        if (reply.statusCode === 200 && typeof body === "string" && lifetime.reusable) {
+          await responseCache.keep(key, request.body as GraphQLRequestBody, body, lifetime, generation);
+          metrics.responseCache.inc({ result: "kept" });
+        }
+        return body;
       } finally {
         stopTimer();
       }
     },
   });
 };
+
+/** What Apollo answers a POST with: a replay says the same. */
+const JSON_TYPE = "application/json; charset=utf-8";
+
+/**
+ * The response cache key of an authenticated request, or undefined (not a shape the cache serves,
+ * or no valid credentials: then Apollo answers it, and refuses it exactly as without the cache).
+ */
+function cacheKey(cache: ResponseCache, request: FastifyRequest, authenticate: GraphQLRouteOptions["authenticate"]): string | undefined {
+  let principal: Principal;
+  try {
+    principal = authenticate(request.headers.authorization);
+  } catch {
+    return undefined;
+  }
+  return cache.keyOf(principal, request.body as GraphQLRequestBody | undefined);
+}
 
 /** Fires when the client goes away before its response is complete: upstream work stops with it. */
 export function disconnectSignal(res: ServerResponse): AbortSignal {

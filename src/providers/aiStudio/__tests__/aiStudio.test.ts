@@ -186,7 +186,7 @@ describe("AI Studio provider", () => {
     const again = context();
     const result = await p.fetch(query(from, YESTERDAY), again);
     expect(emulator.requests).toHaveLength(1);
-    expect(again.stats).toEqual({ upstreamRequests: 0, cachedResponses: 1 });
+    expect(again.stats).toEqual({ upstreamRequests: 0, cachedResponses: 1, expiresAt: expect.any(Number) });
     expectMatchesEmulator(result.observations, eachDay(from, YESTERDAY));
   });
 });

@@ -153,7 +153,9 @@ describe("Jiandaoyun provider", () => {
     const again = callContext(20_000, clock);
     const result = await p.fetch(query(day, day), again);
     expect(result.observations.map((o) => o.value)).toEqual(METRIC_FIELDS.map((f) => em.metrics(day)[f]));
-    expect(again.stats).toEqual({ upstreamRequests: 0, cachedResponses: 1 });
+    // The cache entry's expiry: a report made of this answer lives no longer.
+    expect(again.stats).toEqual({ upstreamRequests: 0, cachedResponses: 1, expiresAt: expect.any(Number) });
+    expect(again.stats.expiresAt).toBeGreaterThan(clock());
     expect(em.requests).toHaveLength(1);
   });
 
