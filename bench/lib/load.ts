@@ -2,6 +2,8 @@ import autocannon from "autocannon";
 
 export interface LoadRequest {
   body: string;
+  /** GET /graphql?query=…&variables=… instead of a POST of `body` (which must then be {query, variables}). */
+  get?: boolean;
 }
 
 export interface LoadResult {
@@ -33,7 +35,9 @@ export async function load(
     duration: options.durationSeconds,
     timeout: 20,
     headers: { "content-type": "application/json" },
-    requests: requests.map((r) => ({ method: "POST" as const, path: "/graphql", body: r.body, headers: { "content-type": "application/json" } })),
+    requests: requests.map((r) =>
+      r.get ? getRequest(r.body) : { method: "POST" as const, path: "/graphql", body: r.body, headers: { "content-type": "application/json" } },
+    ),
     ...(options.verify ? { verifyBody: (body: string | Buffer | undefined) => options.verify!(String(body ?? "")) } : {}),
   });
   const result = await instance;
@@ -99,4 +103,11 @@ export function percentile(values: readonly number[], p: number): number {
   if (values.length === 0) return NaN;
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
+}
+
+/** A GraphQL GET of a {query, variables} body; Apollo's CSRF prevention wants a preflight header on it. */
+function getRequest(body: string) {
+  const { query, variables } = JSON.parse(body) as { query: string; variables?: unknown };
+  const search = new URLSearchParams({ query, ...(variables === undefined ? {} : { variables: JSON.stringify(variables) }) });
+  return { method: "GET" as const, path: `/graphql?${search}`, headers: { "apollo-require-preflight": "true" } };
 }

@@ -35,7 +35,7 @@ export const JIANDAOYUN_CATALOG: ProviderCatalog = {
   resolution: "DAY",
   timeZone: "UTC+8",
   retentionDays: RETENTION_DAYS,
-  finalizationLagDays: 1,
+  finalizationLagDays: 2,
   rateLimit: {
     requestsPerSecond: 1,
     maxConcurrent: 1,

@@ -55,7 +55,7 @@ describe("Jiandaoyun catalog and settings", () => {
       resolution: "DAY",
       timeZone: "UTC+8",
       retentionDays: 180,
-      finalizationLagDays: 1,
+      finalizationLagDays: 2,
       maxDaysPerCall: 1,
       rateLimit: { requestsPerSecond: 1, maxConcurrent: 1 },
     });
