@@ -31,6 +31,8 @@ const FAN_IN_CLIENTS = 50;
 /** Row 3 (issue 14): warm ÷ own `{ __typename }`, p99, server CPU per request, peak RSS under the warm load. */
 const TARGETS = { calls: 1.0, cold: 1.05, warm: 0.4, warmP99Ms: 10, warmCpuMs: 0.3, warmRssMiB: 250, fanIn: 1.0, restartCalls: 0 };
 const DAYS_PER_YEAR = 365;
+/** The servers under test run as they are deployed (graphql-js skips its development checks; introspection is off). */
+const PRODUCTION = { NODE_ENV: "production" };
 
 interface CallsRow {
   name: string;
@@ -117,7 +119,7 @@ async function main(): Promise<number> {
   let server: ServerProcess | undefined;
   let bare: ServerProcess | undefined;
   try {
-    server = await startNode(join(ROOT, "dist", "index.js"), ["--config", configFile], { port: await freePort() });
+    server = await startNode(join(ROOT, "dist", "index.js"), ["--config", configFile], { port: await freePort(), env: PRODUCTION });
     const rss = new RssSampler(server.pid, 200);
     rss.mark("start");
     const p = plan(Date.now(), FAN_IN_CLIENTS);
@@ -219,7 +221,7 @@ async function main(): Promise<number> {
     check("executed: every GET answer is the full report", executed.non2xx === 0 && executed.errors === 0 && executed.mismatches === 0, loadSummary(executed));
 
     // For the record, a bare Apollo Server's `{ __typename }` (its own process): where usagegraph's floor stands.
-    bare = await startNode(join(ROOT, "dist-bench", "bench", "bare-apollo.js"), []);
+    bare = await startNode(join(ROOT, "dist-bench", "bench", "bare-apollo.js"), [], { env: PRODUCTION });
     await load(bare.base, [{ body: typename }], { connections: WARM.connections, durationSeconds: WARM.warmupSeconds });
     const baseline = await load(bare.base, [{ body: typename }], { connections: WARM.connections, durationSeconds: WARM.durationSeconds, verify: isTypename });
     check("baseline: bare Apollo answers every request", baseline.non2xx === 0 && baseline.errors === 0 && baseline.mismatches === 0, loadSummary(baseline));
@@ -315,7 +317,7 @@ async function main(): Promise<number> {
     restartModel.request(p.long.panels);
     restartModel.restart();
     const spawned = performance.now();
-    server = await startNode(join(ROOT, "dist", "index.js"), ["--config", configFile], { port: await freePort() });
+    server = await startNode(join(ROOT, "dist", "index.js"), ["--config", configFile], { port: await freePort(), env: PRODUCTION });
     const readyMs = performance.now() - spawned;
     const rss2 = new RssSampler(server.pid, 200);
     rss2.mark("start");
