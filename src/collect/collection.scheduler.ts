@@ -80,12 +80,13 @@ abstract class BaseScheduler {
   ) {}
 
   /** Runs one target unless a run of it is in progress (here, or in another replica when queued). */
-  protected async runTarget(target: Target, onProgress?: RunNowOptions["onProgress"]): Promise<CollectionRun | undefined> {
+  protected async runTarget(target: Target, onProgress?: RunNowOptions["onProgress"], startedAt?: number): Promise<CollectionRun | undefined> {
     if (this.stopped) return undefined;
     const { org, provider } = target;
     const task = this.lock.tryWith(lockKey(org.id, provider), () =>
       this.options.collector.collect(org, provider, {
         signal: this.abort.signal,
+        startedAt,
         onPlan: (plan) => onProgress?.({ organization: org.id, provider, done: 0, total: plan.missing.length }),
         onProgress: (done, plan) => onProgress?.({ organization: org.id, provider, done, total: plan.missing.length }),
       }),
@@ -157,6 +158,8 @@ const FINAL_CODES = new Set(["UPSTREAM_AUTH_FAILED", "UPSTREAM_BAD_RESPONSE", "I
 interface JobData {
   organization: string;
   provider: ProviderKey;
+  /** The start of the job's first run attempt (epoch ms): the key its retries record under. */
+  firstAttemptAt?: number;
 }
 
 type BullMQ = typeof import("bullmq");
@@ -167,8 +170,8 @@ type BullMQ = typeof import("bullmq");
  * id and the run's time (`repeat:<id>:<ms>`), so N replicas registering the same schedule make one
  * job per run, not N; a job is handed to one worker, whichever replica it lives in. A run that
  * FAILED fails its job, which BullMQ retries with exponential backoff (the failed run is recorded
- * first, each attempt its own run). The run lock keeps a job of a target from running while another
- * one of it still does (see RedisRunLock).
+ * first; a retry records over the same run, which keeps the start of its first attempt). The run
+ * lock keeps a job of a target from running while another one of it still does (see RedisRunLock).
  */
 class QueuedScheduler extends BaseScheduler implements CollectionScheduler {
   readonly mode = "queued" as const;
@@ -244,7 +247,11 @@ class QueuedScheduler extends BaseScheduler implements CollectionScheduler {
           );
           return { skipped: "not configured" };
         }
-        const run = await this.runTarget({ org, provider: job.data.provider });
+        // Every attempt of a job is one run: a retry records under the start of the first attempt,
+        // which that attempt keeps in the job's data.
+        const run = await this.runTarget({ org, provider: job.data.provider }, undefined, job.data.firstAttemptAt);
+        if (run && job.data.firstAttemptAt === undefined)
+          await job.updateData({ ...job.data, firstAttemptAt: Date.parse(run.startedAt) }).catch(() => undefined);
         // Failing the attempt has BullMQ try it again after its backoff, in whichever replica is up.
         if (this.stopped && run?.state !== "OK") throw new Error("interrupted: this replica is stopping");
         // Busy: another run of it goes on, or one whose replica died holds the lease until it expires.

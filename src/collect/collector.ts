@@ -36,6 +36,12 @@ export interface CollectOptions {
   onPlan?: (plan: CollectionPlan) => void;
   /** Called after each step with the number of the plan's missing days done so far. */
   onProgress?: (done: number, plan: CollectionPlan) => void;
+  /**
+   * The run's start (epoch ms) when this is a retry of it: the attempt records over the same run
+   * (its key is organization, provider and start), so one scheduled run retried is one run, not one
+   * per attempt (two failed attempts of one run are not two consecutive failed runs). Default: now.
+   */
+  startedAt?: number;
 }
 
 export type RunFinishedListener = (run: CollectionRun) => void | Promise<void>;
@@ -104,7 +110,7 @@ export class Collector {
     const run: CollectionRun = {
       organization: org.id,
       provider: key,
-      startedAt: new Date(this.options.now()).toISOString(),
+      startedAt: new Date(options.startedAt ?? this.options.now()).toISOString(),
       finishedAt: null,
       state: "RUNNING",
       errorCode: null,
