@@ -14,6 +14,7 @@ import { postGraphQL, utcDay } from "./support/server-harness";
 const KEY_DEMO = "demo-key-0123456789abcdef";
 const KEY_OTHER = "other-key-0123456789abcdef";
 const KEY_DEMO_TOO = "demo-too-key-0123456789abcdef";
+const KEY_BOTH = "both-key-0123456789abcdef";
 
 const REPORT = (providers: string) => `{ organization(id: "demo") { usage(input: { from: "${utcDay(-14)}", to: "${utcDay(-5)}", granularity: DAY,
   providers: [${providers}], groupBy: ["api", "workspace", "datastream"] }) {
@@ -90,7 +91,11 @@ describe("the response cache", () => {
   });
 
   it("shows a non-final day corrected upstream once its short lifetime has passed, not before", async () => {
-    let offset = 0;
+    // The product clock starts just after a quarter hour (a report lives until the next one at
+    // most), so that only the answers' own lifetimes decide what +4 and +6 minutes see.
+    const QUARTER = 15 * 60_000;
+    const start = -(Date.now() % QUARTER) + 1_000;
+    let offset = start;
     const url = await serve(configWith(JSON.parse(JSON.stringify(demo.config))), () => Date.now() + offset);
     const today = utcDay(0);
     const q = `{ organization(id: "demo") { usage(input: { from: "${today}", to: "${today}", providers: [AI_STUDIO], metrics: ["aiStudio.parsed_pages"] }) {
@@ -108,15 +113,38 @@ describe("the response cache", () => {
     const counts = ai.day(today);
     ai.revisedDays.set(today, { ...counts, parsed_pages: counts.parsed_pages + 1234 });
     try {
-      offset = 4 * 60_000;
+      offset = start + 4 * 60_000;
       expect((await postGraphQL(url, q)).text).toBe(replay.text);
-      offset = 6 * 60_000;
+      expect(await cacheCounts(url)).toMatchObject({ hit: 2 });
+      offset = start + 6 * 60_000;
       const after = await postGraphQL(url, q);
       expect(pages(after).value).toBe(pages(before).value + 1234);
       expect(after.body.data.organization.usage.sources[0].upstreamRequests).toBe(1);
     } finally {
       ai.revisedDays.delete(today);
     }
+  });
+
+  it("replays with the content type a fresh execution negotiates for the same Accept header", async () => {
+    const url = await serve(configWith(JSON.parse(JSON.stringify(demo.config))));
+    const ask = async (accept: string) => {
+      const res = await fetch(`${url}/graphql`, {
+        method: "POST",
+        headers: { "content-type": "application/json", accept },
+        body: JSON.stringify({ query: REPORT("ACEDATA") }),
+      });
+      return { type: res.headers.get("content-type"), text: await res.text() };
+    };
+    const graphqlResponse = "application/graphql-response+json, application/json;q=0.9";
+    const fresh = [await ask(graphqlResponse), await ask(graphqlResponse)];
+    const plain = [await ask("application/json"), await ask("application/json")];
+    const before = await cacheCounts(url);
+    const replays = [await ask(graphqlResponse), await ask("application/json")];
+    expect((await cacheCounts(url)).hit).toBe(before.hit + 2);
+    expect(replays[0]).toEqual(fresh[1]);
+    expect(replays[1]).toEqual(plain[1]);
+    expect(fresh[1]!.type).toContain("application/graphql-response+json");
+    expect(plain[1]!.type).toContain("application/json");
   });
 
   describe("with API keys and a Redis shared by two replicas", () => {
@@ -141,12 +169,18 @@ describe("the response cache", () => {
         keyed([
           { name: "demo", key: KEY_DEMO, organizations: ["demo"] },
           { name: "other", key: KEY_OTHER, organizations: ["other"] },
+          { name: "both", key: KEY_BOTH, organizations: ["demo", "other"] },
         ]),
       );
       for (let i = 0; i < 2; i++) await postGraphQL(first, REPORT("ACEDATA, AI_STUDIO"), undefined, asKey(KEY_DEMO));
       const replay = await postGraphQL(first, REPORT("ACEDATA, AI_STUDIO"), undefined, asKey(KEY_DEMO));
       expect(await cacheCounts(first)).toMatchObject({ hit: 1, kept: 1 });
       expect(replay.body.data.organization.usage.series.length).toBeGreaterThan(0);
+
+      // A key that may read the demo organization and another one: another scope, so not this entry.
+      const wider = await postGraphQL(first, REPORT("ACEDATA, AI_STUDIO"), undefined, asKey(KEY_BOTH));
+      expect(await cacheCounts(first)).toMatchObject({ hit: 1 });
+      expect(wider.text).toBe(replay.text);
 
       // The other key asks the very same document: refused, not replayed.
       const other = await postGraphQL(first, REPORT("ACEDATA, AI_STUDIO"), undefined, asKey(KEY_OTHER));
@@ -166,6 +200,15 @@ describe("the response cache", () => {
       expect(shared.text).toBe(replay.text);
       expect(await cacheCounts(second)).toMatchObject({ hit: 1, miss: 0 });
       expect(calls()).toBe(0);
+
+      // The first replica writes to its store (a report of other days): its entries, also those in
+      // Redis, were built before the write and are not replayed by it any more.
+      const hits = (await cacheCounts(first)).hit;
+      const otherDays = `{ organization(id: "demo") { usage(input: { from: "${utcDay(-30)}", to: "${utcDay(-29)}", providers: [ACEDATA] }) { sources { storedDays } } } }`;
+      await postGraphQL(first, otherDays, undefined, asKey(KEY_DEMO));
+      const after = await postGraphQL(first, REPORT("ACEDATA, AI_STUDIO"), undefined, asKey(KEY_DEMO));
+      expect((await cacheCounts(first)).hit).toBe(hits);
+      expect(after.text).toBe(replay.text);
     });
   });
 });

@@ -153,7 +153,7 @@ export interface ProviderResult {
 
 /** Request-scoped things a provider call needs. */
 export interface CallContext {
-  /** Epoch ms after which no upstream call may start. */
+  /** Epoch ms (real time, Date.now(), whatever `now` says) after which no upstream call may start. */
   readonly deadline: number;
   /** Aborted at the deadline (and when the client goes away). */
   readonly signal: AbortSignal;

@@ -35,13 +35,22 @@ export interface GraphQLRequestBody {
   extensions?: unknown;
 }
 
-/** One replayable response: the exact bytes a fresh execution produced, and how long they stay right. */
+/** One replayable response: the exact bytes and content type a fresh execution produced, and how long they stay right. */
 interface Entry {
   body: string;
+  contentType: string;
   /** Epoch ms, product clock. */
   expiresAt: number;
+  /** When the execution that produced it began (product clock). */
+  builtAt: number;
   /** The usage service's store-write count when the execution began (this process only). */
   generation: number;
+}
+
+/** A replay: what to send. */
+export interface Replay {
+  body: string;
+  contentType: string;
 }
 
 export interface ResponseCacheOptions {
@@ -49,6 +58,13 @@ export interface ResponseCacheOptions {
   now: () => number;
   /** The usage service's store-write count (UsageService.generation). */
   generation: () => number;
+  /** When this process last wrote to the store (UsageService.lastStoreWriteAt). */
+  lastStoreWriteAt: () => number;
+  /**
+   * What the organizations are in this deployment (a digest of their config): two deployments that
+   * share one Redis and both have an organization "acme" never share its entries.
+   */
+  fingerprint: string;
   log: Logger;
   /** Shared with every replica when the cache is Redis (`cache.url`). */
   redis?: Redis;
@@ -61,81 +77,98 @@ export interface ResponseCacheOptions {
  * of an execution that reused every part (so its counters are what a hit reports: 0 upstream
  * requests, its cached responses and stored days), for no longer than its shortest-lived part.
  *
- * - Keyed by the caller's authorization scope (the organizations its key may read), the document,
- *   the operation name and the variables: a key never sees an entry made under another scope,
- *   and the caller is authenticated before any lookup, so a revoked key gets nothing.
+ * - Keyed by a digest of the deployment's organizations, the caller's authorization scope (the
+ *   organizations its key may read), the Accept header (which decides Apollo's content type), the
+ *   document, the operation name and the variables: a key never sees an entry made under another
+ *   scope, and the caller is authenticated before any lookup, so a revoked key gets nothing.
  * - Only queries made of CACHEABLE_FIELDS, answered 200 with no error but the providers' own
  *   (PARTIAL issues are part of a report), are kept.
  * - In process memory (bounded by bytes), and in Redis when configured, so replicas share entries.
- *   An entry from Redis is checked against its expiry; this process's store writes (which change
- *   what a report reads from the store) end the entries of this process made before them.
+ *   This process's store writes (which change what a report reads from the store) end the entries
+ *   built before them, in memory and those it reads from Redis.
  */
 export class ResponseCache {
   private readonly memory: LRUCache<string, Entry>;
   /** Whether a document (by operation name and text) is made of cacheable fields only. */
-  private readonly documents = new LRUCache<string, boolean>({ max: 1_000 });
+  private readonly documents = new LRUCache<string, boolean>({ max: 1_000, maxSize: 8 * 1024 * 1024, sizeCalculation: (_v, k) => k.length + 16 });
   private redisUp = true;
 
   constructor(private readonly options: ResponseCacheOptions) {
-    this.memory = new LRUCache<string, Entry>({ maxSize: options.maxBytes ?? 64 * 1024 * 1024, sizeCalculation: (e) => e.body.length + 64 });
+    this.memory = new LRUCache<string, Entry>({ maxSize: options.maxBytes ?? 64 * 1024 * 1024, sizeCalculation: (e) => e.body.length + 256 });
   }
 
-  /** The cache key of a request, or undefined when its shape is not one the cache serves. */
-  keyOf(principal: Principal, body: GraphQLRequestBody | undefined): string | undefined {
+  /**
+   * The cache key of a request (a sha256: the document and variables are not kept in the key), or
+   * undefined when its shape is not one the cache serves.
+   */
+  keyOf(principal: Principal, body: GraphQLRequestBody | undefined, accept: string | undefined): string | undefined {
     if (!body || typeof body !== "object" || typeof body.query !== "string" || body.extensions !== undefined) return undefined;
     const { query, variables = null, operationName = null } = body;
     if (operationName !== null && typeof operationName !== "string") return undefined;
     if (variables !== null && (typeof variables !== "object" || Array.isArray(variables))) return undefined;
     const scope = principal.organizations === "all" ? "*" : [...principal.organizations].sort().join(",");
-    return JSON.stringify([scope, operationName, query, variables]);
+    return createHash("sha256")
+      .update(JSON.stringify([this.options.fingerprint, scope, accept ?? "", operationName, query, variables]))
+      .digest("hex");
   }
 
-  /** The replayable body for `key`, or undefined. */
-  async get(key: string): Promise<string | undefined> {
+  /** The replay for `key`, or undefined. */
+  async get(key: string): Promise<Replay | undefined> {
     const now = this.options.now();
     const entry = this.memory.get(key);
     if (entry) {
-      if (entry.expiresAt > now && entry.generation === this.options.generation()) return entry.body;
+      if (entry.expiresAt > now && entry.generation === this.options.generation()) return entry;
       this.memory.delete(key);
     }
     const shared = await this.fromRedis(key, now);
-    if (shared === undefined) return undefined;
+    // Built before this process's last store write: what it read from the store may have changed.
+    if (shared === undefined || !(shared.builtAt > this.options.lastStoreWriteAt())) return undefined;
     this.memory.set(key, { ...shared, generation: this.options.generation() });
-    return shared.body;
+    return shared;
   }
 
   /**
-   * Keeps `body`, the answer of an execution that began at `generation`, when the document is
-   * cacheable and every part of the answer was reused (`lifetime`).
+   * Keeps `response`, the answer of an execution that began at `builtAt` and store generation
+   * `generation`, when the document is cacheable and every part of the answer was reused
+   * (`lifetime`). Says whether it was kept.
    */
-  async keep(key: string, body: GraphQLRequestBody, response: string, lifetime: Lifetime, generation: number): Promise<void> {
+  async keep(
+    key: string,
+    body: GraphQLRequestBody,
+    response: Replay,
+    lifetime: Lifetime,
+    { generation, builtAt }: { generation: number; builtAt: number },
+  ): Promise<boolean> {
     const now = this.options.now();
     const expiresAt = Math.min(lifetime.expiresAt, now + MAX_LIFETIME_MS);
-    if (!lifetime.reusable || expiresAt <= now || generation !== this.options.generation()) return;
-    if (!this.cacheableDocument(body.query as string, (body.operationName as string | null | undefined) ?? null)) return;
-    this.memory.set(key, { body: response, expiresAt, generation });
+    if (!lifetime.reusable || expiresAt <= now || generation !== this.options.generation()) return false;
+    if (!this.cacheableDocument(body.query as string, (body.operationName as string | null | undefined) ?? null)) return false;
+    this.memory.set(key, { ...response, expiresAt, builtAt, generation });
     const { redis } = this.options;
     if (redis && this.redisUp) {
-      await redis.set(redisKey(key), JSON.stringify({ b: response, e: expiresAt }), "PX", Math.max(1, Math.ceil(expiresAt - now))).then(
+      const value = JSON.stringify({ b: response.body, t: response.contentType, e: expiresAt, a: builtAt });
+      await redis.set(redisKey(key), value, "PX", Math.max(1, Math.ceil(expiresAt - now))).then(
         () => undefined,
         (error: unknown) => this.redisFailed(error),
       );
     }
+    return true;
   }
 
-  /** Drops every entry of this process (tests, and a config that changes at runtime). */
+  /** Drops every entry of this process. */
   clear(): void {
     this.memory.clear();
   }
 
-  private async fromRedis(key: string, now: number): Promise<{ body: string; expiresAt: number } | undefined> {
+  private async fromRedis(key: string, now: number): Promise<Omit<Entry, "generation"> | undefined> {
     const { redis } = this.options;
     if (!redis || !this.redisUp) return undefined;
     try {
       const text = await redis.get(redisKey(key));
       if (text === null) return undefined;
-      const entry = JSON.parse(text) as { b?: unknown; e?: unknown };
-      return typeof entry.b === "string" && typeof entry.e === "number" && entry.e > now ? { body: entry.b, expiresAt: entry.e } : undefined;
+      const e = JSON.parse(text) as { b?: unknown; t?: unknown; e?: unknown; a?: unknown };
+      if (typeof e.b !== "string" || typeof e.t !== "string" || typeof e.e !== "number" || typeof e.a !== "number" || e.e <= now) return undefined;
+      return { body: e.b, contentType: e.t, expiresAt: e.e, builtAt: e.a };
     } catch (error) {
       this.redisFailed(error);
       return undefined;
@@ -167,7 +200,7 @@ export class ResponseCache {
 const MAX_LIFETIME_MS = 15 * 60_000;
 
 function redisKey(key: string): string {
-  return `usagegraph:response:${createHash("sha256").update(key).digest("hex")}`;
+  return `usagegraph:response:${key}`;
 }
 
 /** Whether the operation to run is a query whose every field is in CACHEABLE_FIELDS. */

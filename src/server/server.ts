@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { ApolloServer } from "@apollo/server";
@@ -68,10 +69,12 @@ export async function createServer(config: Config, options: ServerOptions = {}):
       schema,
       now,
       generation: () => runtime.services.usage.generation,
+      lastStoreWriteAt: () => runtime.services.usage.lastStoreWriteAt,
+      fingerprint: createHash("sha256").update(JSON.stringify(config.organizations)).digest("hex"),
       log,
       redis: runtime.cache instanceof RedisCache ? runtime.cache.client : undefined,
     });
-    await app.register(graphqlRoute, { apollo, responseCache, services: runtime.services, authenticate, log, metrics: runtime.metrics });
+    await app.register(graphqlRoute, { apollo, responseCache, services: runtime.services, authenticate, log, metrics: runtime.metrics, now });
     await app.register(healthRoutes, { runtime });
     await app.register(metricsRoute, { metrics: runtime.metrics });
     await app.register(exportRoute, { services: runtime.services, authenticate, log });

@@ -1,5 +1,5 @@
 import { LRUCache } from "lru-cache";
-import { addDays, eachDay, mergeRanges, type CalendarDate, type DateRange } from "../common/dates";
+import { addDays, daysInRange, eachDay, mergeRanges, type CalendarDate, type DateRange } from "../common/dates";
 import { ErrorCode } from "../common/errors";
 import type { Logger } from "../common/logger";
 import {
@@ -54,6 +54,7 @@ export class StoredFetch {
    */
   private readonly reads = new LRUCache<string, StoreRead>({ max: 500, ttl: READ_MEMO_MS });
   #generation = 0;
+  #lastWriteAt = -Infinity;
 
   constructor(
     private readonly store: UsageStore,
@@ -65,37 +66,48 @@ export class StoredFetch {
     return this.#generation;
   }
 
+  /** When this process last wrote (product clock; -Infinity before its first write). */
+  get lastWriteAt(): number {
+    return this.#lastWriteAt;
+  }
+
   async fetch(organization: string, provider: Provider, query: ProviderQuery, call: CallContext): Promise<StoredResult> {
     const key = provider.catalog.key;
     const scope = fetchScope(query);
     const full: ProviderQuery = { ...query, metrics: provider.catalog.metrics.map((m) => m.key) };
     const read = await this.read(organization, key, scope, query.range, call.now());
     noteExpiry(call.stats, read.expiresAt);
-    const { covered, stored } = consistent(read);
+    const restate = provider.restateIssues?.bind(provider);
+    const { covered, stored } = consistent(read, query.range, restate !== undefined);
 
     const gaps = gapsOf(query.range, covered);
     const answers = await Promise.all(gaps.map((range) => provider.fetch({ ...full, range }, call)));
     // Fresh observations first: a window that reaches into stored days (a Pipefy period) is fresh
     // as a whole, and a stored window it overlaps gives way to it; a stored row is used only where
-    // every day of it (inside the range) is stored. Two gaps answered by one window list it once.
-    const fresh = uniqueObservations(answers.flatMap((a) => a.observations)).filter((o) => !withinDays(o, query.range, covered));
-    const freshWindows = windowsOf(fresh);
-    const displaced = stored.filter((o) => freshWindows.some((f) => overlap(f, o)));
-    const kept = stored.filter((o) => withinDays(o, query.range, covered) && !displaced.includes(o)).map(toObservation);
+    // every day of it (inside the range) is stored. Two gaps answered by one window list it once,
+    // and two gaps answered by overlapping windows (two Pipefy periods) keep the wider one.
+    const unique = uniqueObservations(answers.flatMap((a) => a.observations)).filter((o) => !withinDays(o, query.range, covered));
+    const freshWindows = widestWindows(windowsOf(unique));
+    const keptWindows = new Set(freshWindows.map((w) => `${w.start}|${w.end}`));
+    const fresh = unique.filter((o) => keptWindows.has(`${o.start}|${o.end}`));
+    const freshDays = new Set(freshWindows.flatMap((w) => eachDay(w.start, w.end)));
+    const displaced = new Set(stored.filter((o) => eachDay(o.start, o.end).some((d) => freshDays.has(d))));
+    const kept = stored.filter((o) => withinDays(o, query.range, covered) && !displaced.has(o)).map(toObservation);
     const observations = [...kept, ...fresh];
+    // Days some answer had a number for, but that the windows kept do not cover: said, never silent.
+    const lost = [...windowsOf([...displaced]), ...windowsOf(unique).filter((w) => !keptWindows.has(`${w.start}|${w.end}`))];
     // Restatable issues are said of the whole answer against the query's range, not of each gap's
     // answer against its gap ("covers more than asked" of a gap may be exactly the range).
-    const restate = provider.restateIssues?.bind(provider);
     const issues = [
       ...answers.flatMap((a) => a.issues).filter((i) => !(restate && i.restatable)),
-      ...displacedIssues(provider, query.range, displaced, freshWindows, covered),
+      ...lostDaysIssues(provider, query.range, lost, [...freshWindows, ...windowsOf(kept)]),
       ...(restate?.(query, observations, call.now()) ?? []),
     ];
     const finalized = [...answers.map((a) => a.finalizedThrough), covered.size > 0 ? [...covered].sort().at(-1)! : null].filter(
       (d): d is CalendarDate => d !== null,
     );
 
-    await Promise.all(gaps.map((range, i) => this.remember(organization, key, scope, range, answers[i]!)));
+    await Promise.all(gaps.map((range, i) => this.remember(organization, key, scope, range, answers[i]!, call.now)));
     return {
       observations,
       records: answers.flatMap((a) => a.records),
@@ -132,7 +144,7 @@ export class StoredFetch {
    * an issue that may hide unknown days (not `restatable`) is not written: which of its days it
    * really answered is not known.
    */
-  private async remember(organization: string, provider: string, scope: string, range: DateRange, answer: ProviderResult): Promise<void> {
+  private async remember(organization: string, provider: string, scope: string, range: DateRange, answer: ProviderResult, now: () => number): Promise<void> {
     if (answer.issues.some((i) => !i.restatable) || answer.finalizedThrough === null) return;
     const closed = answer.finalizedThrough;
     const open = answer.observations.filter((o) => !o.final);
@@ -154,6 +166,7 @@ export class StoredFetch {
       if (days.size === 0) return;
       await this.store.write(organization, provider, scope, [...days].sort(), rows.map(toStored), true);
       this.#generation++;
+      this.#lastWriteAt = now();
       const prefix = `${organization}\n${provider}\n${scope}\n`;
       for (const memo of [...this.reads.keys()]) if (memo.startsWith(prefix)) this.reads.delete(memo);
     } catch (error) {
@@ -189,37 +202,48 @@ export function gapsOf(range: DateRange, covered: ReadonlySet<CalendarDate>): Da
 }
 
 /**
- * A read whose windows do not overlap. One writer never leaves overlapping windows in a scope (see
- * remember), but two racing writers may: the earliest window (the widest of those starting on one
- * day) is kept, and the days only the others answered count as not covered, so they are asked again.
+ * A read whose windows do not overlap, and whose windows lie inside the range unless the provider
+ * restates what a wider window means (Pipefy's periods). One writer never leaves overlapping windows
+ * in a scope (see remember), but two racing writers may: the earliest window (the widest of those
+ * starting on one day) is kept. A window reaching past the range, of a provider that cannot say so
+ * (an Adverity month read for part of it), would add days not asked for. The days only a dropped
+ * window answered count as not covered, so they are asked again.
  */
-function consistent(read: StoreRead): StoreRead {
+function consistent(read: StoreRead, range: DateRange, restates: boolean): StoreRead {
   const windows = windowsOf(read.stored).sort((a, b) => (a.start !== b.start ? (a.start < b.start ? -1 : 1) : a.end > b.end ? -1 : a.end < b.end ? 1 : 0));
   const kept: Window[] = [];
   const dropped: Window[] = [];
-  for (const w of windows) (kept.some((k) => overlap(k, w)) ? dropped : kept).push(w);
+  for (const w of windows) {
+    const past = w.start < range.from || w.end > range.to;
+    (kept.some((k) => overlap(k, w)) || (past && !restates) ? dropped : kept).push(w);
+  }
   if (dropped.length === 0) return read;
   const covered = new Set(read.covered);
   for (const w of dropped) for (const d of eachDay(w.start, w.end)) if (!kept.some((k) => k.start <= d && d <= k.end)) covered.delete(d);
   return { covered, stored: read.stored.filter((o) => !dropped.some((w) => w.start === o.start && w.end === o.end)) };
 }
 
+/** The widest windows that do not overlap, widest first chosen, in start order. */
+function widestWindows(windows: readonly Window[]): Window[] {
+  // Single days never overlap one another (windowsOf lists each once): only wider windows are compared.
+  const wide = windows.filter((w) => w.start !== w.end);
+  if (wide.length === 0) return [...windows];
+  const width = (w: Window) => daysInRange(w.start, w.end);
+  const kept: Window[] = [];
+  for (const w of [...wide].sort((a, b) => width(b) - width(a) || (a.start < b.start ? -1 : 1))) if (!kept.some((k) => overlap(k, w))) kept.push(w);
+  for (const w of windows) if (w.start === w.end && !kept.some((k) => overlap(k, w))) kept.push(w);
+  return kept.sort((a, b) => (a.start < b.start ? -1 : 1));
+}
+
 /**
- * Issues for stored windows that a fresh window displaced: days of the range that only the stored
- * window answered are missing from this answer (rare: Pipefy's periods moved between the two).
+ * An issue for days of the range that a window left out answered (a stored window a fresh one
+ * displaced, a fresh window a wider one overlapped) and no window kept covers (rare: Pipefy's
+ * periods moved between two answers).
  */
-function displacedIssues(
-  provider: Provider,
-  range: DateRange,
-  displaced: readonly Window[],
-  fresh: readonly Window[],
-  covered: ReadonlySet<CalendarDate>,
-): SourceIssue[] {
+function lostDaysIssues(provider: Provider, range: DateRange, lost: readonly Window[], kept: readonly Window[]): SourceIssue[] {
   const missing = new Set<CalendarDate>();
-  for (const w of windowsOf(displaced)) {
-    for (const d of eachDay(w.start, w.end)) {
-      if (d >= range.from && d <= range.to && covered.has(d) && !fresh.some((f) => f.start <= d && d <= f.end)) missing.add(d);
-    }
+  for (const w of lost) {
+    for (const d of eachDay(w.start, w.end)) if (d >= range.from && d <= range.to && !kept.some((k) => k.start <= d && d <= k.end)) missing.add(d);
   }
   if (missing.size === 0) return [];
   const spans = mergeRanges([...missing].sort().map((d) => ({ from: d, to: d })))
@@ -228,7 +252,7 @@ function displacedIssues(
   return [
     {
       code: ErrorCode.UPSTREAM_PARTIAL_DATA,
-      message: `${provider.catalog.name} answered now over other windows than the stored ones: no number for ${spans} in this answer`,
+      message: `${provider.catalog.name} answered over windows that overlap: no number for ${spans} in this answer`,
     },
   ];
 }

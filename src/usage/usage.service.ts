@@ -61,6 +61,12 @@ interface ProviderRun {
   stats: CallStats;
 }
 
+/**
+ * Issues a reusable report may carry: what the answers themselves say (coarser or missing data, days
+ * past retention), which stays true as long as those answers do. Any other code is a failure.
+ */
+const REUSABLE_ISSUES: ReadonlySet<string> = new Set([ErrorCode.UPSTREAM_PARTIAL_DATA, ErrorCode.OUT_OF_RETENTION]);
+
 /** A report kept for reuse, and what decides how long it stays right. */
 interface KeptReport {
   report: UsageReport;
@@ -84,7 +90,13 @@ export class UsageService {
    * the ones that execution reported (0 upstream requests, its cached responses and stored days),
    * which is what building it again now would report.
    */
-  private readonly kept = new LRUCache<string, KeptReport>({ max: 500, ttl: 15 * 60_000 });
+  private readonly kept = new LRUCache<string, KeptReport>({
+    max: 500,
+    ttl: 15 * 60_000,
+    // Bounded by size too: a year of Adverity by workspace is a large report.
+    maxSize: 64 * 1024 * 1024,
+    sizeCalculation: (k) => 1_024 + k.report.series.reduce((n, series) => n + 256 + series.points.length * 96, 0),
+  });
 
   constructor(private readonly options: { deadlineMs: number; now: () => number; store?: UsageStore; log?: Logger }) {
     this.stored = options.store && options.store.kind !== "none" && options.log ? new StoredFetch(options.store, options.log) : null;
@@ -93,6 +105,11 @@ export class UsageService {
   /** This process's store writes so far (0 without a store): answers built before a write may be stale. */
   get generation(): number {
     return this.stored?.generation ?? 0;
+  }
+
+  /** When this process last wrote to the store (product clock; -Infinity before any write). */
+  get lastStoreWriteAt(): number {
+    return this.stored?.lastWriteAt ?? -Infinity;
   }
 
   async report(org: OrganizationRuntime, input: UsageQuery, scope: ServiceScope): Promise<UsageReport> {
@@ -105,9 +122,14 @@ export class UsageService {
     }
     const generation = this.generation;
     const { report, runs } = await this.build(org, input, scope);
-    // Reusable only when nothing was asked upstream for it and no source failed: then every part
-    // is a cached, shared or stored answer whose lifetime is known.
-    const reusable = runs.every((r) => r.stats.upstreamRequests === 0 && r.source.state !== SourceState.FAILED);
+    // Reusable only when nothing was asked upstream for it and no part failed: then every part is a
+    // cached, shared or stored answer whose lifetime is known. A failure served without a call (one
+    // remembered, an open circuit, a deadline; Jiandaoyun turns a day's failure into PARTIAL) has no
+    // such lifetime: a report that carries one is built again next time.
+    const reusable = runs.every(
+      (r) =>
+        r.stats.upstreamRequests === 0 && r.source.state !== SourceState.FAILED && r.issues.every((i) => REUSABLE_ISSUES.has(i.code) && !i.retryAfterSeconds),
+    );
     const expiresAt = Math.min(nextQuarterHour(now), ...runs.map((r) => r.stats.expiresAt ?? Infinity));
     if (!reusable || expiresAt <= now) {
       scope.lifetime?.refuse();
@@ -186,7 +208,8 @@ export class UsageService {
     plan: (catalog: ProviderCatalog) => ProviderQuery | undefined,
   ): Promise<ProviderRun[]> {
     const ids = asked && asked.length > 0 ? [...new Set(asked)] : PROVIDER_MODULES.filter((m) => org.providers.has(m.catalog.key)).map((m) => m.catalog.id);
-    const deadline = this.options.now() + this.options.deadlineMs;
+    // Real time, not the product clock: the queues and retries compare it with Date.now().
+    const deadline = Date.now() + this.options.deadlineMs;
     // Our own timer, not AbortSignal.timeout: see deadlineAfter for why the latter can vanish.
     const timer = deadlineAfter(this.options.deadlineMs, scope.signal);
     const { signal } = timer;

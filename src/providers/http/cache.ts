@@ -68,7 +68,8 @@ export class RedisCache implements UpstreamCache {
   constructor(
     readonly client: Redis,
     private readonly log: Logger,
-    private readonly prefix = "usagegraph:cache:",
+    // v2: values are { v, e } (value and expiry); a replica still on v1 reads its own keys.
+    private readonly prefix = "usagegraph:cache:v2:",
     private readonly now: () => number = Date.now,
   ) {
     this.fallback = new MemoryCache(10_000, now);

@@ -19,10 +19,12 @@ export interface GraphQLRouteOptions {
   authenticate(header: string | undefined): Principal;
   log: Logger;
   metrics: ServerMetrics;
+  /** Product clock (injectable for tests). */
+  now: () => number;
 }
 
 /** `GET /graphql` (queries, and the IDE for a browser) and `POST /graphql`, through Apollo. */
-export const graphqlRoute: FastifyPluginAsync<GraphQLRouteOptions> = async (app, { apollo, responseCache, services, authenticate, log, metrics }) => {
+export const graphqlRoute: FastifyPluginAsync<GraphQLRouteOptions> = async (app, { apollo, responseCache, services, authenticate, log, metrics, now }) => {
   /** The lifetime of each request's answer, filled while it executes (see src/usage/lifetime.ts). */
   const lifetimes = new WeakMap<FastifyRequest, Lifetime>();
   const execute = fastifyApolloHandler<RequestContext>(apollo, {
@@ -57,14 +59,15 @@ export const graphqlRoute: FastifyPluginAsync<GraphQLRouteOptions> = async (app,
         if (key === undefined || responseCache === undefined) return await execute.call(this, request, reply);
         const replay = await responseCache.get(key);
         metrics.responseCache.inc({ result: replay === undefined ? "miss" : "hit" });
-        if (replay !== undefined) return reply.type(JSON_TYPE).send(replay);
+        if (replay !== undefined) return reply.type(replay.contentType).send(replay.body);
         const lifetime = new Lifetime();
         lifetimes.set(request, lifetime);
-        const generation = services.usage.generation;
+        const started = { generation: services.usage.generation, builtAt: now() };
         const body = await execute.call(this, request, reply);
-        if (reply.statusCode === 200 && typeof body === "string" && lifetime.reusable) {
-          await responseCache.keep(key, request.body as GraphQLRequestBody, body, lifetime, generation);
-          metrics.responseCache.inc({ result: "kept" });
+        const contentType = reply.getHeader("content-type");
+        if (reply.statusCode === 200 && typeof body === "string" && typeof contentType === "string" && lifetime.reusable) {
+          const kept = await responseCache.keep(key, request.body as GraphQLRequestBody, { body, contentType }, lifetime, started);
+          if (kept) metrics.responseCache.inc({ result: "kept" });
         }
         return body;
       } finally {
@@ -73,9 +76,6 @@ export const graphqlRoute: FastifyPluginAsync<GraphQLRouteOptions> = async (app,
     },
   });
 };
-
-/** What Apollo answers a POST with: a replay says the same. */
-const JSON_TYPE = "application/json; charset=utf-8";
 
 /**
  * The response cache key of an authenticated request, or undefined (not a shape the cache serves,
@@ -88,7 +88,7 @@ function cacheKey(cache: ResponseCache, request: FastifyRequest, authenticate: G
   } catch {
     return undefined;
   }
-  return cache.keyOf(principal, request.body as GraphQLRequestBody | undefined);
+  return cache.keyOf(principal, request.body as GraphQLRequestBody | undefined, request.headers.accept);
 }
 
 /** Fires when the client goes away before its response is complete: upstream work stops with it. */

@@ -115,6 +115,43 @@ describe("StoredFetch with windows", () => {
     expect(answer.observations).toEqual([row(oct), row(NOV)]);
   });
 
+  it("keeps the wider of two overlapping windows that two gaps were answered with: no day counted twice", async () => {
+    // October is stored; September and November are gaps, which Pipefy answers with its last three
+    // months (Sep..Nov) and its last month (Nov): one window holds the other.
+    const scope = fetchScope(query(NOV.from, NOV.to));
+    const oct = { from: "2026-10-01", to: "2026-10-31" };
+    await store.write("acme", "pipefy", scope, eachDay(oct.from, oct.to), [row(oct)], true);
+    const provider = new WindowedProvider((r) => (r.from === NOV.from ? [NOV] : [SEP_NOV]));
+    const answer = await fetch(provider, SEP_NOV.from, SEP_NOV.to);
+    expect(provider.asked).toEqual([
+      { from: "2026-09-01", to: "2026-09-30" },
+      { from: "2026-11-01", to: "2026-11-30" },
+    ]);
+    expect(answer.observations).toEqual([row(SEP_NOV)]);
+    expect(total(answer)).toBe(100);
+    expect(answer.issues).toEqual([]);
+  });
+
+  it("does not serve a stored window reaching past the range for a provider that cannot restate what it means", async () => {
+    // An Adverity-like month read back for part of it would add days nobody asked for.
+    const plain: Provider = { catalog: PIPEFY_CATALOG, fetch: (q) => new WindowedProvider((r) => [r]).fetch(q) };
+    const asked: DateRange[] = [];
+    const counting: Provider = { catalog: PIPEFY_CATALOG, fetch: (q, c) => (asked.push(q.range), plain.fetch(q, c)) };
+    await fetch(counting, NOV.from, NOV.to);
+    const part = await fetch(counting, "2026-11-10", "2026-11-30");
+    expect(asked).toEqual([NOV, { from: "2026-11-10", to: "2026-11-30" }]);
+    expect(part).toMatchObject({ storedDays: 0, observations: [row({ from: "2026-11-10", to: "2026-11-30" })] });
+  });
+
+  it("gives a report read from the store the lifetime of the store read held in memory", async () => {
+    const provider = new WindowedProvider((r) => [r]);
+    await fetch(provider, NOV.from, NOV.to);
+    const call = callContext(20_000, () => NOW);
+    await stored.fetch("acme", provider, query(NOV.from, NOV.to), call);
+    expect(provider.asked).toHaveLength(1);
+    expect(call.stats).toEqual({ upstreamRequests: 0, cachedResponses: 0, expiresAt: NOW + 5 * 60_000 });
+  });
+
   it("stores nothing of an answer with an issue that may hide unknown days", async () => {
     const unknown: SourceIssue = { code: ErrorCode.UPSTREAM_PARTIAL_DATA, message: "some days may be missing" };
     const provider = new WindowedProvider((r) => [r], [unknown]);
