@@ -37,7 +37,8 @@ export interface GraphQLRequestBody {
 
 /** One replayable response: the exact bytes and content type a fresh execution produced, and how long they stay right. */
 interface Entry {
-  body: string;
+  /** UTF-8 bytes, encoded once: a replay writes them as they are. */
+  body: Buffer;
   contentType: string;
   /** Epoch ms, product clock. */
   expiresAt: number;
@@ -49,7 +50,7 @@ interface Entry {
 
 /** A replay: what to send. */
 export interface Replay {
-  body: string;
+  body: Buffer;
   contentType: string;
 }
 
@@ -135,7 +136,7 @@ export class ResponseCache {
   async keep(
     key: string,
     body: GraphQLRequestBody,
-    response: Replay,
+    response: { body: string; contentType: string },
     lifetime: Lifetime,
     { generation, builtAt }: { generation: number; builtAt: number },
   ): Promise<boolean> {
@@ -143,7 +144,7 @@ export class ResponseCache {
     const expiresAt = Math.min(lifetime.expiresAt, now + MAX_LIFETIME_MS);
     if (!lifetime.reusable || expiresAt <= now || generation !== this.options.generation()) return false;
     if (!this.cacheableDocument(body.query as string, (body.operationName as string | null | undefined) ?? null)) return false;
-    this.memory.set(key, { ...response, expiresAt, builtAt, generation });
+    this.memory.set(key, { body: Buffer.from(response.body, "utf8"), contentType: response.contentType, expiresAt, builtAt, generation });
     const { redis } = this.options;
     if (redis && this.redisUp) {
       const value = JSON.stringify({ b: response.body, t: response.contentType, e: expiresAt, a: builtAt });
@@ -168,7 +169,7 @@ export class ResponseCache {
       if (text === null) return undefined;
       const e = JSON.parse(text) as { b?: unknown; t?: unknown; e?: unknown; a?: unknown };
       if (typeof e.b !== "string" || typeof e.t !== "string" || typeof e.e !== "number" || typeof e.a !== "number" || e.e <= now) return undefined;
-      return { body: e.b, contentType: e.t, expiresAt: e.e, builtAt: e.a };
+      return { body: Buffer.from(e.b, "utf8"), contentType: e.t, expiresAt: e.e, builtAt: e.a };
     } catch (error) {
       this.redisFailed(error);
       return undefined;

@@ -59,7 +59,9 @@ export const graphqlRoute: FastifyPluginAsync<GraphQLRouteOptions> = async (app,
         if (key === undefined || responseCache === undefined) return await execute.call(this, request, reply);
         const replay = await responseCache.get(key);
         metrics.responseCache.inc({ result: replay === undefined ? "miss" : "hit" });
-        if (replay !== undefined) return reply.type(replay.contentType).send(replay.body);
+        // A replay's bytes are UTF-8 encoded once, when kept: Fastify writes a Buffer as it is (the
+        // route's Reply type is the integration's string, hence the cast).
+        if (replay !== undefined) return reply.type(replay.contentType).send(replay.body as unknown as string);
         const lifetime = new Lifetime();
         lifetimes.set(request, lifetime);
         const started = { generation: services.usage.generation, builtAt: now() };
