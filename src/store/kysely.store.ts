@@ -29,6 +29,7 @@ export const MAX_WINDOW_DAYS = 366;
 /** The store over SQLite or PostgreSQL: the same queries for both, through Kysely. */
 export class KyselyStore implements UsageStore {
   #closed = false;
+  readonly writes = { count: 0, lastAt: -Infinity };
 
   constructor(
     readonly kind: StoreDialect,
@@ -128,6 +129,8 @@ export class KyselyStore implements UsageStore {
           .execute();
       }
     });
+    this.writes.count++;
+    this.writes.lastAt = this.now();
   }
 
   async finalDays(org: string, provider: string, scope: string, range: DateRange): Promise<Set<CalendarDate>> {

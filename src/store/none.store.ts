@@ -9,6 +9,7 @@ import type { CollectionRun, NotificationKey, NotificationOutcome, StoreExtent, 
  */
 export class NoStore implements UsageStore {
   readonly kind = "none";
+  readonly writes = { count: 0, lastAt: -Infinity };
   private readonly deliveries = new Map<string, { state: "SENDING" | "SENT" | "FAILED"; claim: string; claimedAt: number }>();
 
   async write(): Promise<void> {}

@@ -71,6 +71,12 @@ export interface StoreExtent {
 export interface UsageStore {
   readonly kind: "sqlite" | "postgres" | "none";
   /**
+   * Writes through this object so far, and when the last one committed (its clock; -Infinity before
+   * any): whatever was built from earlier reads (a report kept for reuse, a replayable response) may
+   * be stale once it moves. Writes of other processes are not counted.
+   */
+  readonly writes: { readonly count: number; readonly lastAt: number };
+  /**
    * Writes one fetch's answer in one transaction: upserts the observations (idempotent by
    * organization, provider, scope, metric, dimensions, start and end) and marks `days` covered for
    * `scope`. Rows and coverage are final exactly when the write is: a final write replaces non-final

@@ -41,6 +41,8 @@ interface StoreRead {
   stored: StoredObservation[];
   /** Until when the read is served from memory (product clock); a write of this process ends it sooner. */
   expiresAt?: number;
+  /** The store's write count when it was read: any write of this process since makes it stale. */
+  generation?: number;
 }
 
 const READ_MEMO_MS = 5 * 60_000;
@@ -48,27 +50,29 @@ const READ_MEMO_MS = 5 * 60_000;
 export class StoredFetch {
   /**
    * Reads of final data, kept in memory: a dashboard asks the same closed range again and again,
-   * and what the store holds as final never changes, it only grows. A write of this process drops
-   * the reads of its (organization, provider, scope); another replica's write is seen when a read
-   * expires (its days are then asked upstream, through the cache, in the meantime: never wrong).
+   * and what the store holds as final never changes, it only grows. Any write of this process to
+   * the store (a report's or a collection's) ends every read kept before it; another replica's write
+   * is seen when a read expires (its days are then asked upstream, through the cache, in the
+   * meantime: never wrong).
    */
   private readonly reads = new LRUCache<string, StoreRead>({ max: 500, ttl: READ_MEMO_MS });
-  #generation = 0;
-  #lastWriteAt = -Infinity;
 
   constructor(
     private readonly store: UsageStore,
     private readonly log: Logger,
   ) {}
 
-  /** Counts this process's writes: what was built from earlier reads may be stale once it moves. */
+  /**
+   * The store's writes in this process (reports' and collection's alike: they share the store
+   * object): what was built from earlier reads may be stale once it moves.
+   */
   get generation(): number {
-    return this.#generation;
+    return this.store.writes.count;
   }
 
-  /** When this process last wrote (product clock; -Infinity before its first write). */
+  /** When this process last wrote to the store (product clock; -Infinity before its first write). */
   get lastWriteAt(): number {
-    return this.#lastWriteAt;
+    return this.store.writes.lastAt;
   }
 
   async fetch(organization: string, provider: Provider, query: ProviderQuery, call: CallContext): Promise<StoredResult> {
@@ -107,7 +111,7 @@ export class StoredFetch {
       (d): d is CalendarDate => d !== null,
     );
 
-    await Promise.all(gaps.map((range, i) => this.remember(organization, key, scope, range, answers[i]!, call.now)));
+    await Promise.all(gaps.map((range, i) => this.remember(organization, key, scope, range, answers[i]!)));
     return {
       observations,
       records: answers.flatMap((a) => a.records),
@@ -122,11 +126,12 @@ export class StoredFetch {
   private async read(organization: string, provider: string, scope: string, range: DateRange, now: number): Promise<StoreRead> {
     const memo = `${organization}\n${provider}\n${scope}\n${range.from}\n${range.to}`;
     const known = this.reads.get(memo);
-    if (known && known.expiresAt! > now) return known;
+    if (known && known.expiresAt! > now && known.generation === this.generation) return known;
+    const generation = this.generation;
     try {
       const covered = await this.store.finalDays(organization, provider, scope, range);
       const stored = covered.size > 0 ? await this.store.observations(organization, provider, scope, range) : [];
-      const read = { covered, stored, expiresAt: now + READ_MEMO_MS };
+      const read = { covered, stored, expiresAt: now + READ_MEMO_MS, generation };
       this.reads.set(memo, read);
       return read;
     } catch (error) {
@@ -144,7 +149,7 @@ export class StoredFetch {
    * an issue that may hide unknown days (not `restatable`) is not written: which of its days it
    * really answered is not known.
    */
-  private async remember(organization: string, provider: string, scope: string, range: DateRange, answer: ProviderResult, now: () => number): Promise<void> {
+  private async remember(organization: string, provider: string, scope: string, range: DateRange, answer: ProviderResult): Promise<void> {
     if (answer.issues.some((i) => !i.restatable) || answer.finalizedThrough === null) return;
     const closed = answer.finalizedThrough;
     const open = answer.observations.filter((o) => !o.final);
@@ -165,10 +170,6 @@ export class StoredFetch {
       }
       if (days.size === 0) return;
       await this.store.write(organization, provider, scope, [...days].sort(), rows.map(toStored), true);
-      this.#generation++;
-      this.#lastWriteAt = now();
-      const prefix = `${organization}\n${provider}\n${scope}\n`;
-      for (const memo of [...this.reads.keys()]) if (memo.startsWith(prefix)) this.reads.delete(memo);
     } catch (error) {
       this.storeFailed(error, "write");
     }

@@ -152,6 +152,26 @@ describe("StoredFetch with windows", () => {
     expect(call.stats).toEqual({ upstreamRequests: 0, cachedResponses: 0, expiresAt: NOW + 5 * 60_000 });
   });
 
+  it("sees a write of another StoredFetch on the same store at once (collection's, for the reports'): its kept reads end", async () => {
+    // The reports' answer has an issue, so it is not written: the read kept in memory holds nothing.
+    const unknown: SourceIssue = { code: ErrorCode.UPSTREAM_PARTIAL_DATA, message: "some days may be missing" };
+    const reports = new WindowedProvider(() => [NOV], [unknown]);
+    expect((await fetch(reports, NOV.from, NOV.to)).storedDays).toBe(0);
+    // Collection's StoredFetch (another object, the same store) writes those days.
+    const collection = new StoredFetch(store, log);
+    await collection.fetch(
+      "acme",
+      new WindowedProvider(() => [NOV]),
+      query(NOV.from, NOV.to),
+      callContext(20_000, () => NOW),
+    );
+    expect(stored.generation).toBe(store.writes.count);
+    // The reports' next read is not the one kept before the write: the days come from the store.
+    const again = await fetch(reports, NOV.from, NOV.to);
+    expect(again).toMatchObject({ storedDays: 30, observations: [row(NOV)], issues: [] });
+    expect(reports.asked).toHaveLength(1);
+  });
+
   it("stores nothing of an answer with an issue that may hide unknown days", async () => {
     const unknown: SourceIssue = { code: ErrorCode.UPSTREAM_PARTIAL_DATA, message: "some days may be missing" };
     const provider = new WindowedProvider((r) => [r], [unknown]);
