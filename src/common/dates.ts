@@ -107,6 +107,38 @@ export function mergeRanges(ranges: readonly DateRange[]): DateRange[] {
   return out;
 }
 
+/** Whether two ranges share at least one day. */
+export function overlaps(a: DateRange, b: DateRange): boolean {
+  return maxDate(a.from, b.from) <= minDate(a.to, b.to);
+}
+
+/**
+ * The items whose ranges do not overlap, the wider one kept where two do (ties: the first given),
+ * in start order. Single days are checked against a set, so a year of daily items stays linear.
+ */
+export function widestWithoutOverlaps<T>(items: readonly T[], rangeOf: (item: T) => DateRange): T[] {
+  const width = (item: T) => daysInRange(rangeOf(item).from, rangeOf(item).to);
+  const kept: T[] = [];
+  const wide: DateRange[] = [];
+  const days = new Set<CalendarDate>();
+  // Wider first: by the time single days come, every wider range kept is in `wide`.
+  for (const item of [...items].sort((a, b) => width(b) - width(a))) {
+    const range = rangeOf(item);
+    if (wide.some((w) => overlaps(w, range)) || days.has(range.from)) continue;
+    if (range.from === range.to) days.add(range.from);
+    else wide.push(range);
+    kept.push(item);
+  }
+  return kept.sort((a, b) => (rangeOf(a).from < rangeOf(b).from ? -1 : rangeOf(a).from > rangeOf(b).from ? 1 : 0));
+}
+
+/** Days as text for messages: runs of consecutive days as from..to, separated by commas. */
+export function describeDays(days: readonly CalendarDate[]): string {
+  return mergeRanges(days.map((d) => ({ from: d, to: d })))
+    .map((r) => (r.from === r.to ? r.from : `${r.from}..${r.to}`))
+    .join(", ");
+}
+
 /** Splits [from, to] into consecutive chunks of at most `maxDays` days. */
 export function chunkRange(range: DateRange, maxDays: number): DateRange[] {
   const out: DateRange[] = [];

@@ -1,5 +1,5 @@
 import { LRUCache } from "lru-cache";
-import { addDays, daysInRange, eachDay, mergeRanges, type CalendarDate, type DateRange } from "../common/dates";
+import { addDays, describeDays, eachDay, overlaps, widestWithoutOverlaps, type CalendarDate, type DateRange } from "../common/dates";
 import { ErrorCode } from "../common/errors";
 import type { Logger } from "../common/logger";
 import {
@@ -64,15 +64,10 @@ export class StoredFetch {
 
   /**
    * The store's writes in this process (reports' and collection's alike: they share the store
-   * object): what was built from earlier reads may be stale once it moves.
+   * object): a read kept from before a write may be stale.
    */
   get generation(): number {
     return this.store.writes.count;
-  }
-
-  /** When this process last wrote to the store (product clock; -Infinity before its first write). */
-  get lastWriteAt(): number {
-    return this.store.writes.lastAt;
   }
 
   async fetch(organization: string, provider: Provider, query: ProviderQuery, call: CallContext): Promise<StoredResult> {
@@ -91,7 +86,7 @@ export class StoredFetch {
     // every day of it (inside the range) is stored. Two gaps answered by one window list it once,
     // and two gaps answered by overlapping windows (two Pipefy periods) keep the wider one.
     const unique = uniqueObservations(answers.flatMap((a) => a.observations)).filter((o) => !withinDays(o, query.range, covered));
-    const freshWindows = widestWindows(windowsOf(unique));
+    const freshWindows = widestWithoutOverlaps(windowsOf(unique), rangeOf);
     const keptWindows = new Set(freshWindows.map((w) => `${w.start}|${w.end}`));
     const fresh = unique.filter((o) => keptWindows.has(`${o.start}|${o.end}`));
     const freshDays = new Set(freshWindows.flatMap((w) => eachDay(w.start, w.end)));
@@ -224,18 +219,6 @@ function consistent(read: StoreRead, range: DateRange, restates: boolean): Store
   return { covered, stored: read.stored.filter((o) => !dropped.some((w) => w.start === o.start && w.end === o.end)) };
 }
 
-/** The widest windows that do not overlap, widest first chosen, in start order. */
-function widestWindows(windows: readonly Window[]): Window[] {
-  // Single days never overlap one another (windowsOf lists each once): only wider windows are compared.
-  const wide = windows.filter((w) => w.start !== w.end);
-  if (wide.length === 0) return [...windows];
-  const width = (w: Window) => daysInRange(w.start, w.end);
-  const kept: Window[] = [];
-  for (const w of [...wide].sort((a, b) => width(b) - width(a) || (a.start < b.start ? -1 : 1))) if (!kept.some((k) => overlap(k, w))) kept.push(w);
-  for (const w of windows) if (w.start === w.end && !kept.some((k) => overlap(k, w))) kept.push(w);
-  return kept.sort((a, b) => (a.start < b.start ? -1 : 1));
-}
-
 /**
  * An issue for days of the range that a window left out answered (a stored window a fresh one
  * displaced, a fresh window a wider one overlapped) and no window kept covers (rare: Pipefy's
@@ -247,13 +230,10 @@ function lostDaysIssues(provider: Provider, range: DateRange, lost: readonly Win
     for (const d of eachDay(w.start, w.end)) if (d >= range.from && d <= range.to && !kept.some((k) => k.start <= d && d <= k.end)) missing.add(d);
   }
   if (missing.size === 0) return [];
-  const spans = mergeRanges([...missing].sort().map((d) => ({ from: d, to: d })))
-    .map((r) => (r.from === r.to ? r.from : `${r.from}..${r.to}`))
-    .join(", ");
   return [
     {
       code: ErrorCode.UPSTREAM_PARTIAL_DATA,
-      message: `${provider.catalog.name} answered over windows that overlap: no number for ${spans} in this answer`,
+      message: `${provider.catalog.name} answered over windows that overlap: no number for ${describeDays([...missing].sort())} in this answer`,
     },
   ];
 }
@@ -264,8 +244,13 @@ interface Window {
   end: CalendarDate;
 }
 
+/** An observation's window as a range of days. */
+function rangeOf(w: Window): DateRange {
+  return { from: w.start, to: w.end };
+}
+
 function overlap(a: Window, b: Window): boolean {
-  return a.start <= b.end && b.start <= a.end;
+  return overlaps(rangeOf(a), rangeOf(b));
 }
 
 /** The distinct windows of `items`, in first-seen order. */

@@ -1,4 +1,4 @@
-import { addDays, chunkRange, daysInRange, maxDate, mergeRanges, minDate, type DateRange } from "../../common/dates";
+import { addDays, chunkRange, daysInRange, maxDate, mergeRanges, minDate, overlaps, type DateRange } from "../../common/dates";
 import { noteExpiry, type CallContext, type CallStats } from "../provider";
 
 /** One asked fetch: a day range with the provider's filter, from one report. */
@@ -218,10 +218,6 @@ function credit(entry: BoardEntry<unknown, unknown>, call: CallContext): void {
   entry.credited.add(call);
   call.stats.cachedResponses += entry.responses;
   noteExpiry(call.stats, Math.min(entry.until, entry.expiresAt ?? Infinity));
-}
-
-function overlaps(a: DateRange, b: DateRange): boolean {
-  return a.from <= b.to && a.to >= b.from;
 }
 
 /** Filter coverage for id lists where an empty list means "all". */

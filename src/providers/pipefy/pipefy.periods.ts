@@ -1,4 +1,4 @@
-import { addDays, daysInRange, eachDay, maxDate, mergeRanges, minDate, monthStart, type CalendarDate, type DateRange } from "../../common/dates";
+import { addDays, daysInRange, eachDay, monthStart, type CalendarDate, type DateRange } from "../../common/dates";
 import { TTL } from "../http/datasource";
 import { PERIODS, type PeriodFilter } from "./pipefy.wire";
 
@@ -45,15 +45,6 @@ export function planPeriods(range: DateRange, today: CalendarDate): PeriodFilter
 /** Days of `range` that no window covers. */
 export function uncoveredDays(range: DateRange, windows: readonly DateRange[]): CalendarDate[] {
   return eachDay(range.from, range.to).filter((d) => !windows.some((w) => w.from <= d && d <= w.to));
-}
-
-export function overlaps(a: DateRange, b: DateRange): boolean {
-  return maxDate(a.from, b.from) <= minDate(a.to, b.to);
-}
-
-/** Consecutive days as ranges, for messages. */
-export function asRanges(days: readonly CalendarDate[]): DateRange[] {
-  return mergeRanges(days.map((d) => ({ from: d, to: d })));
 }
 
 /**

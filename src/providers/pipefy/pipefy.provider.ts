@@ -1,4 +1,4 @@
-import { addDays, daysInRange, minDate, todayIn, type CalendarDate, type DateRange } from "../../common/dates";
+import { addDays, describeDays, minDate, overlaps, todayIn, widestWithoutOverlaps, type CalendarDate, type DateRange } from "../../common/dates";
 import { ErrorCode } from "../../common/errors";
 import type { ProviderModule } from "../module";
 import type { CallContext, Observation, Provider, ProviderDeps, ProviderQuery, ProviderQuota, ProviderResult, SourceIssue } from "../provider";
@@ -16,7 +16,7 @@ import {
   UPSTREAM_DIMENSION,
   type BreakdownKey,
 } from "./pipefy.normalize";
-import { asRanges, overlaps, planPeriods, ttlFor, uncoveredDays } from "./pipefy.periods";
+import { planPeriods, ttlFor, uncoveredDays } from "./pipefy.periods";
 import { PipefyApiUsage } from "./pipefy.record";
 import { PipefySettings } from "./pipefy.settings";
 import type { PeriodFilter, PipefyDaily, PipefySummary } from "./pipefy.wire";
@@ -248,12 +248,7 @@ function isCapped(summary: PipefySummary): boolean {
  * reported by coverageIssues.
  */
 function withoutOverlaps(breakdowns: readonly PeriodBreakdown[]): PeriodBreakdown[] {
-  const width = (b: PeriodBreakdown) => daysInRange(b.window.from, b.window.to);
-  const kept: PeriodBreakdown[] = [];
-  for (const b of [...breakdowns].sort((x, y) => width(y) - width(x))) {
-    if (!kept.some((k) => overlaps(k.window, b.window))) kept.push(b);
-  }
-  return kept.sort((x, y) => (x.window.from < y.window.from ? -1 : 1));
+  return widestWithoutOverlaps(breakdowns, (b) => b.window);
 }
 
 /** Days of the range no answer covered: too old for Pipefy, or (unexpectedly) between its periods. */
@@ -267,17 +262,11 @@ function coverageIssues(range: DateRange, windows: readonly DateRange[]): Source
   if (tooOld.length > 0) {
     issues.push({
       code: ErrorCode.OUT_OF_RETENTION,
-      message: `Pipefy reports API usage for its recent periods only (current month, last month, last 3 months): no data for ${spans(tooOld)}${oldest ? ` (its earliest day is ${oldest})` : ""}`,
+      message: `Pipefy reports API usage for its recent periods only (current month, last month, last 3 months): no data for ${describeDays(tooOld)}${oldest ? ` (its earliest day is ${oldest})` : ""}`,
     });
   }
-  if (gaps.length > 0) issues.push(partial(`No Pipefy period covered ${spans(gaps)}`));
+  if (gaps.length > 0) issues.push(partial(`No Pipefy period covered ${describeDays(gaps)}`));
   return issues;
-}
-
-function spans(days: readonly CalendarDate[]): string {
-  return asRanges(days)
-    .map((r) => (r.from === r.to ? r.from : `${r.from}..${r.to}`))
-    .join(", ");
 }
 
 function partial(message: string): SourceIssue {
