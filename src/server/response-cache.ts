@@ -4,6 +4,7 @@ import type Redis from "ioredis";
 import { LRUCache } from "lru-cache";
 import type { Principal } from "../auth/api-keys";
 import type { Logger } from "../common/logger";
+import type { UsageStore } from "../store/store";
 import type { Lifetime } from "../usage/lifetime";
 
 /**
@@ -48,6 +49,12 @@ interface Entry {
   generation: number;
 }
 
+/** When an execution began (product clock) and the store's write count then. */
+export interface ExecutionStart {
+  builtAt: number;
+  generation: number;
+}
+
 /** A replay: what to send. */
 export interface Replay {
   body: Buffer;
@@ -57,10 +64,8 @@ export interface Replay {
 export interface ResponseCacheOptions {
   schema: GraphQLSchema;
   now: () => number;
-  /** The usage service's store-write count (UsageService.generation). */
-  generation: () => number;
-  /** When this process last wrote to the store (UsageService.lastStoreWriteAt). */
-  lastStoreWriteAt: () => number;
+  /** The store's writes in this process (UsageStore.writes): a write ends what was built before it. */
+  storeWrites: UsageStore["writes"];
   /**
    * What the organizations are in this deployment (a digest of their config): two deployments that
    * share one Redis and both have an organization "acme" never share its entries.
@@ -118,31 +123,36 @@ export class ResponseCache {
     const now = this.options.now();
     const entry = this.memory.get(key);
     if (entry) {
-      if (entry.expiresAt > now && entry.generation === this.options.generation()) return entry;
+      if (entry.expiresAt > now && entry.generation === this.options.storeWrites.count) return entry;
       this.memory.delete(key);
     }
     const shared = await this.fromRedis(key, now);
     // Built before this process's last store write: what it read from the store may have changed.
-    if (shared === undefined || !(shared.builtAt > this.options.lastStoreWriteAt())) return undefined;
-    this.memory.set(key, { ...shared, generation: this.options.generation() });
+    if (shared === undefined || !(shared.builtAt > this.options.storeWrites.lastAt)) return undefined;
+    this.memory.set(key, { ...shared, generation: this.options.storeWrites.count });
     return shared;
   }
 
+  /** What an execution starts from, for `keep`: its start and the store's writes so far. */
+  begin(): ExecutionStart {
+    return { builtAt: this.options.now(), generation: this.options.storeWrites.count };
+  }
+
   /**
-   * Keeps `response`, the answer of an execution that began at `builtAt` and store generation
-   * `generation`, when the document is cacheable and every part of the answer was reused
-   * (`lifetime`). Says whether it was kept.
+   * Keeps `response`, the answer of an execution that began at `start`, when the document is
+   * cacheable, every part of the answer was reused (`lifetime`) and the store was not written
+   * meanwhile. Says whether it was kept.
    */
   async keep(
     key: string,
     body: GraphQLRequestBody,
     response: { body: string; contentType: string },
     lifetime: Lifetime,
-    { generation, builtAt }: { generation: number; builtAt: number },
+    { generation, builtAt }: ExecutionStart,
   ): Promise<boolean> {
     const now = this.options.now();
     const expiresAt = Math.min(lifetime.expiresAt, now + MAX_LIFETIME_MS);
-    if (!lifetime.reusable || expiresAt <= now || generation !== this.options.generation()) return false;
+    if (!lifetime.reusable || expiresAt <= now || generation !== this.options.storeWrites.count) return false;
     if (!this.cacheableDocument(body.query as string, (body.operationName as string | null | undefined) ?? null)) return false;
     this.memory.set(key, { body: Buffer.from(response.body, "utf8"), contentType: response.contentType, expiresAt, builtAt, generation });
     const { redis } = this.options;

@@ -68,13 +68,12 @@ export async function createServer(config: Config, options: ServerOptions = {}):
     const responseCache = new ResponseCache({
       schema,
       now,
-      generation: () => runtime.services.usage.generation,
-      lastStoreWriteAt: () => runtime.services.usage.lastStoreWriteAt,
+      storeWrites: runtime.store.writes,
       fingerprint: createHash("sha256").update(JSON.stringify(config.organizations)).digest("hex"),
       log,
       redis: runtime.cache instanceof RedisCache ? runtime.cache.client : undefined,
     });
-    await app.register(graphqlRoute, { apollo, responseCache, services: runtime.services, authenticate, log, metrics: runtime.metrics, now });
+    await app.register(graphqlRoute, { apollo, responseCache, services: runtime.services, authenticate, log, metrics: runtime.metrics });
     await app.register(healthRoutes, { runtime });
     await app.register(metricsRoute, { metrics: runtime.metrics });
     await app.register(exportRoute, { services: runtime.services, authenticate, log });

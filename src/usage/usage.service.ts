@@ -102,14 +102,9 @@ export class UsageService {
     this.stored = options.store && options.store.kind !== "none" && options.log ? new StoredFetch(options.store, options.log) : null;
   }
 
-  /** This process's store writes so far (0 without a store): answers built before a write may be stale. */
-  get generation(): number {
-    return this.stored?.generation ?? 0;
-  }
-
-  /** When this process last wrote to the store (product clock; -Infinity before any write). */
-  get lastStoreWriteAt(): number {
-    return this.stored?.lastWriteAt ?? -Infinity;
+  /** This process's store writes so far (0 without a store): reports built before a write may be stale. */
+  private get generation(): number {
+    return this.options.store?.writes.count ?? 0;
   }
 
   async report(org: OrganizationRuntime, input: UsageQuery, scope: ServiceScope): Promise<UsageReport> {

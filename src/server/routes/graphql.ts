@@ -19,20 +19,22 @@ export interface GraphQLRouteOptions {
   authenticate(header: string | undefined): Principal;
   log: Logger;
   metrics: ServerMetrics;
-  /** Product clock (injectable for tests). */
-  now: () => number;
 }
 
 /** `GET /graphql` (queries, and the IDE for a browser) and `POST /graphql`, through Apollo. */
-export const graphqlRoute: FastifyPluginAsync<GraphQLRouteOptions> = async (app, { apollo, responseCache, services, authenticate, log, metrics, now }) => {
-  /** The lifetime of each request's answer, filled while it executes (see src/usage/lifetime.ts). */
-  const lifetimes = new WeakMap<FastifyRequest, Lifetime>();
+export const graphqlRoute: FastifyPluginAsync<GraphQLRouteOptions> = async (app, { apollo, responseCache, services, authenticate, log, metrics }) => {
+  /**
+   * What the response cache already knows of a request it looked up: its principal (authenticated
+   * once) and the lifetime of its answer, filled while it executes (see src/usage/lifetime.ts).
+   */
+  const looked = new WeakMap<FastifyRequest, { principal: Principal; lifetime: Lifetime }>();
   const execute = fastifyApolloHandler<RequestContext>(apollo, {
     context: async (request, reply) => {
-      const principal = authenticate(request.headers.authorization);
+      const known = looked.get(request);
+      const principal = known?.principal ?? authenticate(request.headers.authorization);
       const providerErrors: RequestContext["providerErrors"] = [];
       return {
-        lifetime: lifetimes.get(request) ?? new Lifetime(),
+        lifetime: known?.lifetime ?? new Lifetime(),
         requestId: request.id,
         principal,
         services,
@@ -55,16 +57,17 @@ export const graphqlRoute: FastifyPluginAsync<GraphQLRouteOptions> = async (app,
     async handler(request, reply) {
       const stopTimer = metrics.graphqlDuration.startTimer();
       try {
-        const key = responseCache && request.method === "POST" ? cacheKey(responseCache, request, authenticate) : undefined;
-        if (key === undefined || responseCache === undefined) return await execute.call(this, request, reply);
+        const lookup = responseCache && request.method === "POST" ? cacheKey(responseCache, request, authenticate) : undefined;
+        if (lookup === undefined || responseCache === undefined) return await execute.call(this, request, reply);
+        const { key, principal } = lookup;
         const replay = await responseCache.get(key);
         metrics.responseCache.inc({ result: replay === undefined ? "miss" : "hit" });
         // A replay's bytes are UTF-8 encoded once, when kept: Fastify writes a Buffer as it is (the
         // route's Reply type is the integration's string, hence the cast).
         if (replay !== undefined) return reply.type(replay.contentType).send(replay.body as unknown as string);
         const lifetime = new Lifetime();
-        lifetimes.set(request, lifetime);
-        const started = { generation: services.usage.generation, builtAt: now() };
+        looked.set(request, { principal, lifetime });
+        const started = responseCache.begin();
         const body = await execute.call(this, request, reply);
         const contentType = reply.getHeader("content-type");
         if (reply.statusCode === 200 && typeof body === "string" && typeof contentType === "string" && lifetime.reusable) {
@@ -83,14 +86,19 @@ export const graphqlRoute: FastifyPluginAsync<GraphQLRouteOptions> = async (app,
  * The response cache key of an authenticated request, or undefined (not a shape the cache serves,
  * or no valid credentials: then Apollo answers it, and refuses it exactly as without the cache).
  */
-function cacheKey(cache: ResponseCache, request: FastifyRequest, authenticate: GraphQLRouteOptions["authenticate"]): string | undefined {
+function cacheKey(
+  cache: ResponseCache,
+  request: FastifyRequest,
+  authenticate: GraphQLRouteOptions["authenticate"],
+): { key: string; principal: Principal } | undefined {
   let principal: Principal;
   try {
     principal = authenticate(request.headers.authorization);
   } catch {
     return undefined;
   }
-  return cache.keyOf(principal, request.body as GraphQLRequestBody | undefined, request.headers.accept);
+  const key = cache.keyOf(principal, request.body as GraphQLRequestBody | undefined, request.headers.accept);
+  return key === undefined ? undefined : { key, principal };
 }
 
 /** Fires when the client goes away before its response is complete: upstream work stops with it. */
