@@ -2,21 +2,14 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ConfigError, configPathFrom, loadConfigFile, resolveConfig } from "../src/config/config";
+import { thrownBy } from "./support/thrown";
 
 const base = () => ({
   organizations: [{ id: "acme", name: "Acme", providers: { acedata: { baseUrl: "http://127.0.0.1:9", token: "${ACE_TOKEN}" } } }],
 });
 const env = { ACE_TOKEN: "s3cret-token-value" };
 
-function errorOf(fn: () => unknown): ConfigError {
-  try {
-    fn();
-  } catch (error) {
-    expect(error).toBeInstanceOf(ConfigError);
-    return error as ConfigError;
-  }
-  throw new Error("expected a ConfigError");
-}
+const errorOf = (fn: () => unknown) => thrownBy(fn, ConfigError);
 
 describe("configuration", () => {
   it("substitutes ${NAME} from the environment and applies the documented defaults", () => {

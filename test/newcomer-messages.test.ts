@@ -8,19 +8,11 @@ import { ACEDATA_DEMO_TOKEN, AceDataEmulator } from "../src/providers/acedata/ac
 import { createServer } from "../src/server/server";
 import { startEmulator } from "./support/emulators";
 import { startServer, USAGE_QUERY, utcDay, type RunningServer } from "./support/server-harness";
+import { thrownBy } from "./support/thrown";
 
 /** Each message a newcomer meets first, verbatim: it says what is wrong and what to change. */
 const ENTRY = join(__dirname, "..", "dist", "index.js");
 const QUIET = { USAGEGRAPH_LOG_LEVEL: process.env.USAGEGRAPH_LOG_LEVEL };
-
-function errorOf(fn: () => unknown): Error {
-  try {
-    fn();
-  } catch (error) {
-    return error as Error;
-  }
-  throw new Error("expected an error");
-}
 
 async function takenPort(): Promise<{ port: number; server: Server }> {
   const server = createNetServer();
@@ -34,20 +26,20 @@ describe("messages a newcomer can act on", () => {
   it("names the line and column of a JSON syntax error in the config file", () => {
     const file = join(dir, "trailing-comma.json");
     writeFileSync(file, '{\n  "server": { "port": 4000 },\n  "organizations": [\n    { "id": "acme", "name": "Acme", }\n  ]\n}\n');
-    const error = errorOf(() => loadConfigFile(["--config", file], {}));
+    const error = thrownBy(() => loadConfigFile(["--config", file], {}));
     expect(error).toBeInstanceOf(ConfigError);
     expect(error.message).toBe(`config file ${file} is not valid JSON: line 4, column 37: Expected double-quoted property name`);
 
     const missingComma = join(dir, "missing-comma.json");
     writeFileSync(missingComma, '{\n  "server": { "host": "127.0.0.1" }\n  "organizations": []\n}\n');
-    expect(errorOf(() => loadConfigFile(["--config", missingComma], {})).message).toBe(
+    expect(thrownBy(() => loadConfigFile(["--config", missingComma], {})).message).toBe(
       `config file ${missingComma} is not valid JSON: line 3, column 3: Expected ',' or '}' after property value`,
     );
 
     // V8 names some mistakes without saying where: found all the same, and the text itself is never echoed.
     const bareWord = join(dir, "bare-word.json");
     writeFileSync(bareWord, '{\n  "organizations": [{ "id": "acme", "name": secret-name }]\n}\n');
-    expect(errorOf(() => loadConfigFile(["--config", bareWord], {})).message).toBe(
+    expect(thrownBy(() => loadConfigFile(["--config", bareWord], {})).message).toBe(
       `config file ${bareWord} is not valid JSON: line 2, column 45: Unexpected token 's'`,
     );
   });

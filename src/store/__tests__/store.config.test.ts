@@ -3,18 +3,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ConfigError, loadConfigFile, resolveConfig } from "../../config/config";
 import { maskStoreUrl } from "../store.config";
+import { thrownBy } from "../../../test/support/thrown";
 
 const organizations = [{ id: "acme", name: "Acme" }];
 
-function configError(fn: () => unknown): ConfigError {
-  try {
-    fn();
-  } catch (error) {
-    expect(error).toBeInstanceOf(ConfigError);
-    return error as ConfigError;
-  }
-  throw new Error("expected a ConfigError");
-}
+const configError = (fn: () => unknown) => thrownBy(fn, ConfigError);
 
 describe("store.url in the configuration", () => {
   let dir: string;
