@@ -1,13 +1,12 @@
 import type { GraphQLResolveInfo } from "graphql";
 import { Arg, Args, ArgsType, Ctx, Field, FieldResolver, Info, Resolver, Root } from "type-graphql";
-import { daysInRange } from "../common/dates";
 import { BadUserInputError } from "../common/errors";
 import { DateScalar } from "../common/scalars";
 import type { RequestContext } from "../context";
 import { Alert } from "./alert.type";
 import { BudgetStatus } from "./budget.type";
 import { Organization } from "./organization.type";
-import { MAX_RANGE_DAYS } from "./usage.input";
+import { MAX_RANGE_DAYS, rangeProblem } from "./usage.input";
 import { reportIssues } from "./usage.mapping";
 
 /** `alerts(from, to)`: a class, so that the arguments keep their order in the schema. */
@@ -38,9 +37,8 @@ export class BudgetResolver {
 
   @FieldResolver(() => [Alert], { description: `Alerts of the days from..to, inclusive (at most ${MAX_RANGE_DAYS} days), newest first.` })
   async alerts(@Root() org: Organization, @Args() { from, to }: AlertsArgs, @Ctx() ctx: RequestContext, @Info() info: GraphQLResolveInfo): Promise<Alert[]> {
-    if (to < from) throw new BadUserInputError(`to (${to}) must be on or after from (${from})`);
-    if (daysInRange(from, to) > MAX_RANGE_DAYS)
-      throw new BadUserInputError(`the range ${from}..${to} is ${daysInRange(from, to)} days; at most ${MAX_RANGE_DAYS} days may be asked at once`);
+    const problem = rangeProblem(from, to);
+    if (problem) throw new BadUserInputError(problem);
     const runtime = ctx.services.organizations.runtime(ctx.principal, org.id);
     const { alerts, issues } = await ctx.services.alerts.alerts(runtime, { from, to }, ctx);
     reportIssues(ctx, issues, info);

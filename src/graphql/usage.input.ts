@@ -33,6 +33,13 @@ function unknownKeys(field: string, kind: string, values: unknown, known: readon
   return `${field}: ${described.join(", ")}; known keys: ${known.join(", ")}`;
 }
 
+/** What is wrong with the range from..to, if anything: `to` before `from`, or more than MAX_RANGE_DAYS days. */
+export function rangeProblem(from: string, to: string): string | undefined {
+  if (to < from) return `to (${to}) must be on or after from (${from})`;
+  const days = daysInRange(from, to);
+  return days > MAX_RANGE_DAYS ? `the range ${from}..${to} is ${days} days; at most ${MAX_RANGE_DAYS} days may be asked at once` : undefined;
+}
+
 /** `to` on or after `from`, and the range at most MAX_RANGE_DAYS days long. */
 function IsRangeEnd() {
   return (target: object, propertyName: string) =>
@@ -43,13 +50,10 @@ function IsRangeEnd() {
       validator: {
         validate(to: string, args: ValidationArguments) {
           const from = (args.object as { from?: string }).from;
-          return typeof from !== "string" || (to >= from && daysInRange(from, to) <= MAX_RANGE_DAYS);
+          return typeof from !== "string" || rangeProblem(from, to) === undefined;
         },
         defaultMessage(args: ValidationArguments) {
-          const from = (args.object as { from: string }).from;
-          return args.value < from
-            ? `to (${args.value}) must be on or after from (${from})`
-            : `the range ${from}..${args.value} is ${daysInRange(from, args.value)} days; at most ${MAX_RANGE_DAYS} days may be asked at once`;
+          return rangeProblem((args.object as { from: string }).from, args.value) ?? "";
         },
       },
     });
